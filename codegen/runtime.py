@@ -1,0 +1,197 @@
+"""Hot-path execution: layout classification, prepared kernels, multi-threaded launch.
+
+The kernel is called through ctypes, which releases the GIL, so chunks of the parallel
+index run truly in parallel on a ThreadPoolExecutor.  Launches with fewer than
+``PARALLEL_THRESHOLD`` (2**15) iteration elements stay on the calling thread, where the
+thread hand-off would cost more than it saves.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Optional, Sequence
+
+import numpy as np
+
+from . import compiler
+from .ir import Kernel
+from .llvm_kernel import LAYOUTS, is_flat_variant
+
+NP_DTYPES = {"f16": np.dtype(np.float16), "f32": np.dtype(np.float32),
+             "f64": np.dtype(np.float64), "i8": np.dtype(np.int8), "u8": np.dtype(np.uint8),
+             "i32": np.dtype(np.int32), "i64": np.dtype(np.int64), "bool": np.dtype(np.bool_)}
+_FNTYPE = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p)
+
+PARALLEL_THRESHOLD = 1 << 15
+_threads = {"n": os.cpu_count() or 1, "pool": None}
+_pool_lock = threading.Lock()
+
+
+def set_num_threads(n: int) -> None:
+    """Number of threads kernels may use (default os.cpu_count())."""
+    n = max(1, int(n))
+    with _pool_lock:
+        if n != _threads["n"] and _threads["pool"] is not None:
+            _threads["pool"].shutdown(wait=False)
+            _threads["pool"] = None
+        _threads["n"] = n
+
+
+def get_num_threads() -> int:
+    return _threads["n"]
+
+
+def set_parallel_threshold(n: int) -> int:
+    """Set the element count below which launches stay single-threaded; returns the old."""
+    global PARALLEL_THRESHOLD
+    old, PARALLEL_THRESHOLD = PARALLEL_THRESHOLD, max(0, int(n))
+    return old
+
+
+def _pool() -> ThreadPoolExecutor:
+    pool = _threads["pool"]
+    if pool is None:
+        with _pool_lock:
+            pool = _threads["pool"]
+            if pool is None:
+                pool = ThreadPoolExecutor(max_workers=max(1, _threads["n"] - 1),
+                                          thread_name_prefix="tracejit")
+                _threads["pool"] = pool
+    return pool
+
+
+def _launch(fn, par: int, work: int, ptr: int) -> None:
+    nt = _threads["n"]
+    if nt <= 1 or par < 2 or work < PARALLEL_THRESHOLD:
+        fn(0, par, ptr)
+        return
+    chunks = min(nt, par)
+    bounds = [par * i // chunks for i in range(chunks + 1)]
+    pool = _pool()
+    futs = [pool.submit(fn, bounds[i], bounds[i + 1], ptr) for i in range(1, chunks)]
+    try:
+        fn(bounds[0], bounds[1], ptr)
+    finally:
+        for f in futs:
+            f.result()
+
+
+def classify(a: np.ndarray) -> str:
+    """Layout class of an input already broadcast to the iteration shape."""
+    if a.size == 0:
+        return "strided"  # keeps outer strides right for empty reductions
+    if not any(a.strides):
+        return "scalar"
+    if a.flags.c_contiguous:
+        return "flat" if a.size > 1 else "scalar"
+    return "scalar" if a.size == 1 else "strided"
+
+
+def _addr(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]
+
+
+class PreparedKernel:
+    """A compiled variant with everything precomputed for a cheap ``__call__``."""
+
+    def __init__(self, kernel: Kernel, layouts: tuple):
+        self.kernel = kernel
+        self.layouts = layouts
+        addr, self._engine = compiler.get_function(kernel, layouts)
+        self._fn = _FNTYPE(addr)
+        self.flat = is_flat_variant(kernel, layouts) or kernel.ndim == 0
+        self.out_dtypes = tuple(NP_DTYPES[e.dtype] for e in kernel.outputs)
+        self._strided = tuple(j for j, lay in enumerate(layouts) if lay == "strided")
+        self._itemsize = tuple(NP_DTYPES[dt].itemsize for dt in kernel.inputs)
+        self._nouter = kernel.outer_ndim
+
+    def __call__(self, inputs: Sequence[np.ndarray],
+                 outputs: Optional[Sequence[np.ndarray]] = None,
+                 shape: Optional[tuple] = None) -> list:
+        """Run on inputs matching ``self.layouts``; outputs are contiguous, outer shape."""
+        if shape is None:
+            shape = inputs[0].shape
+        outer = shape[:self._nouter]
+        if outputs is None:
+            outputs = [np.empty(outer, dt) for dt in self.out_dtypes]
+        n_outer = math.prod(outer)
+        total = math.prod(shape)
+        if n_outer == 0 or (self.flat and total == 0):
+            return list(outputs)
+        vals = list(shape)
+        vals += [_addr(a) for a in inputs]
+        vals += [_addr(o) for o in outputs]
+        for j in self._strided:
+            isz = self._itemsize[j]
+            vals += [s // isz for s in inputs[j].strides]
+        args = np.array(vals, dtype=np.int64)
+        if self.flat:
+            par = total
+        else:
+            par = n_outer if self._nouter else 1
+        _launch(self._fn, par, total, args.ctypes.data)
+        return list(outputs)
+
+
+_prepared: dict = {}
+
+
+def prepare(kernel: Kernel, layouts: Optional[Sequence[str]] = None) -> PreparedKernel:
+    """Compiled variant for explicit layouts (default all "flat"); cached in memory."""
+    layouts = tuple(layouts) if layouts is not None else ("flat",) * len(kernel.inputs)
+    key = (kernel, layouts)
+    p = _prepared.get(key)
+    if p is not None:
+        compiler.count_memory_hit()
+        return p
+    for lay in layouts:
+        if lay not in LAYOUTS:
+            raise ValueError(f"unknown layout {lay!r}; expected one of {LAYOUTS}")
+    p = PreparedKernel(kernel, layouts)
+    _prepared[key] = p
+    return p
+
+
+def run(kernel: Kernel, inputs: Sequence[np.ndarray],
+        outputs: Optional[Sequence[np.ndarray]] = None,
+        shape: Optional[tuple] = None) -> list:
+    """Run ``kernel`` on numpy inputs already broadcast to the iteration shape.
+
+    Layouts are derived from strides; outputs (outer shape, C-contiguous) are allocated
+    unless given.  ``shape`` is needed only when there are no inputs.
+    """
+    if shape is None:
+        if not inputs:
+            raise ValueError("shape= is required for a kernel without inputs")
+        shape = inputs[0].shape
+    shape = tuple(int(s) for s in shape)
+    if len(shape) != kernel.ndim:
+        raise ValueError(f"{kernel.name}: iteration shape {shape} has ndim != {kernel.ndim}")
+    if len(inputs) != len(kernel.inputs):
+        raise ValueError(f"{kernel.name}: expected {len(kernel.inputs)} inputs")
+    fixed = []
+    for a, dt in zip(inputs, kernel.inputs):
+        if a.dtype != NP_DTYPES[dt]:
+            raise TypeError(f"{kernel.name}: input dtype {a.dtype} != {dt}")
+        if a.shape != shape:
+            raise ValueError(f"{kernel.name}: input shape {a.shape} != {shape}")
+        if any(s % a.itemsize for s in a.strides):
+            a = np.ascontiguousarray(a)
+        fixed.append(a)
+    if outputs is not None:
+        outer = shape[:kernel.outer_ndim]
+        for o, e in zip(outputs, kernel.outputs):
+            if o.shape != outer or o.dtype != NP_DTYPES[e.dtype] or not o.flags.c_contiguous:
+                raise ValueError(f"{kernel.name}: output must be C-contiguous {outer} {e.dtype}")
+    layouts = tuple(classify(a) for a in fixed)
+    return prepare(kernel, layouts)(fixed, outputs, shape)
+
+
+def clear_memory_cache() -> None:
+    """Forget compiled variants in this process (the disk cache is kept)."""
+    _prepared.clear()
+    compiler.reset_engine()

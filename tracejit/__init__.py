@@ -1,0 +1,30 @@
+"""tracejit: PyTorch-style eager tensors, a define-by-run tape, and a tracing JIT."""
+from __future__ import annotations
+
+from . import dtypes
+from . import autograd  # noqa: I001 - before tensor, see autograd/__init__
+from .autograd import grad_mode as _gm
+from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad
+from .autograd.grad_mode import set_grad_enabled
+from .device import device
+from .dtypes import (
+    bool_ as bool,  # noqa: A004 - PyTorch's public name
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    int8,
+    int16,
+    int32,
+    int64,
+    promote_types,
+    set_default_dtype,
+    uint8,
+)
+from .tensor import Size, Tensor
+
+from .ops import *  # noqa: E402,F403  (attaches Tensor methods and defines the functions)
+
+dtype = dtypes.dtype
+half, float, double = float16, float32, float64  # noqa: A001
+short, int, long = int16, int32, int64  # noqa: A001

@@ -1,0 +1,5 @@
+"""All ops. Importing this package attaches every Tensor method; each module lists __all__."""
+from .creation import *  # noqa: F403
+from .creation import Generator, default_generator  # noqa: F401
+from .elementwise import *  # noqa: F403
+from .convert import *  # noqa: F403
