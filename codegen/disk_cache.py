@@ -3,8 +3,9 @@
 Files are ``<kernel key>-<variant hash>.o`` under ``$TRACEJIT_CACHE_DIR`` (default
 ``~/.cache/tracejit``); ``TRACEJIT_CACHE=0`` disables the disk cache.  Each file is
 ``MAGIC + sha256(payload) hex + "\\n" + payload``: a truncated or corrupted file fails the
-check and is recompiled.  Writes go to a temp file then ``os.replace`` (atomic), so
-concurrent processes never see half-written entries.  Nothing is ever pickled.
+check and is recompiled; so is a payload that is not an object file.  Writes go to a
+temp file then ``os.replace`` (atomic), so concurrent processes never see half-written
+entries.  Nothing is ever pickled.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Optional
 
 MAGIC = b"TJOBJ1\n"
 _DIGEST_LEN = 64
+# ELF, Mach-O 64 (LE), COFF x86-64 / arm64: LLVM may crash on non-object input
+_OBJECT_MAGICS = (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\x64\x86", b"\x64\xaa")
 
 
 def enabled() -> bool:
@@ -32,7 +34,7 @@ def path_for(file_stem: str) -> Path:
     return cache_dir() / f"{file_stem}.o"
 
 
-def read(file_stem: str) -> Optional[bytes]:
+def read(file_stem: str) -> bytes | None:
     """Payload if present and intact, else None (any damage means 'not cached')."""
     try:
         data = path_for(file_stem).read_bytes()
@@ -43,7 +45,9 @@ def read(file_stem: str) -> Optional[bytes]:
         return None
     digest = data[len(MAGIC):head - 1]
     payload = data[head:]
-    if hashlib.sha256(payload).hexdigest().encode() != digest or not payload:
+    if hashlib.sha256(payload).hexdigest().encode() != digest:
+        return None
+    if not payload.startswith(_OBJECT_MAGICS):
         return None
     return payload
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass, field
-from typing import Union
 
 DTYPES = ("f16", "f32", "f64", "i8", "u8", "i32", "i64", "bool")
 FLOATS = frozenset({"f16", "f32", "f64"})
@@ -67,7 +66,7 @@ class Load(_Node):
 
 @dataclass(frozen=True, eq=True)
 class Const(_Node):
-    value: Union[float, int, bool]
+    value: float | int | bool
     dtype: str
 
     def __post_init__(self) -> None:
@@ -82,7 +81,7 @@ class Const(_Node):
 @dataclass(frozen=True, eq=True)
 class Unary(_Node):
     op: str
-    x: "Expr"
+    x: Expr
     dtype: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -100,8 +99,8 @@ class Unary(_Node):
 @dataclass(frozen=True, eq=True)
 class Binary(_Node):
     op: str
-    a: "Expr"
-    b: "Expr"
+    a: Expr
+    b: Expr
     dtype: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -120,9 +119,9 @@ class Binary(_Node):
 
 @dataclass(frozen=True, eq=True)
 class Where(_Node):
-    cond: "Expr"
-    a: "Expr"
-    b: "Expr"
+    cond: Expr
+    a: Expr
+    b: Expr
     dtype: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -140,7 +139,7 @@ class Where(_Node):
 
 @dataclass(frozen=True, eq=True)
 class Cast(_Node):
-    x: "Expr"
+    x: Expr
     dtype: str
 
     def __post_init__(self) -> None:
@@ -168,7 +167,7 @@ class ReduceRef(_Node):
     __hash__ = _Node.__hash__
 
 
-Expr = Union[Load, Const, Unary, Binary, Where, Cast, ReduceRef]
+Expr = Load | Const | Unary | Binary | Where | Cast | ReduceRef
 
 
 @dataclass(frozen=True, eq=True)

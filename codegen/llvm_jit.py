@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from functools import lru_cache
+from functools import cache
 
 import llvmlite
 import llvmlite.binding as llvm
@@ -16,15 +16,20 @@ import llvmlite.binding as llvm
 _lock = threading.RLock()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _init() -> None:
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
     llvm.initialize_native_asmparser()
 
 
-@lru_cache(maxsize=None)
+@cache
 def target_machine() -> llvm.TargetMachine:
+    """Shared machine for optimising and emitting code (never given to an engine)."""
+    return new_target_machine()
+
+
+def new_target_machine() -> llvm.TargetMachine:
     """The host CPU with all its features (AVX2/AVX-512 where present), opt level 3."""
     _init()
     target = llvm.Target.from_default_triple()
@@ -37,7 +42,7 @@ def target_machine() -> llvm.TargetMachine:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def host_fingerprint() -> str:
     """Identifies code compatibility: triple, CPU, features and llvmlite version."""
     _init()
@@ -92,8 +97,9 @@ class Engine:
     def __init__(self) -> None:
         _init()
         with _lock:
+            # MCJIT takes ownership of its target machine: give it a private one
             self._ee = llvm.create_mcjit_compiler(llvm.parse_assembly(""),
-                                                  target_machine())
+                                                  new_target_machine())
             self._symbols: dict = {}
 
     def load(self, obj: bytes, symbol: str) -> int:

@@ -19,8 +19,19 @@ from contextlib import contextmanager
 from llvmlite import ir
 
 from .ir import Binary, Cast, Const, Expr, Kernel, Load, ReduceRef, Unary, Where
-from .llvm_ops import (I64, compute_type, const, emit_binary, emit_cast, emit_unary,
-                       is_float, is_unsigned, load_convert, storage_type, store_convert)
+from .llvm_ops import (
+    I64,
+    compute_type,
+    const,
+    emit_binary,
+    emit_cast,
+    emit_unary,
+    is_float,
+    is_unsigned,
+    load_convert,
+    storage_type,
+    store_convert,
+)
 
 LAYOUTS = ("flat", "scalar", "strided")
 REDUCE_BLOCK = 4096  # inner reduction block: bounds f32 sum error growth (blocked sum)
@@ -112,7 +123,7 @@ class KernelEmitter:
 
     def _unpack(self):
         k, b = self.k, self.b
-        nd, nin = k.ndim, len(k.inputs)
+        nd = k.ndim
         self.sizes = [self._arg(d) for d in range(nd)]
         dtypes = list(k.inputs) + [e.dtype for e in k.outputs]
         self.ptrs = [b.inttoptr(self._arg(nd + j), storage_type(dt).as_pointer())
@@ -177,6 +188,8 @@ class KernelEmitter:
     def _unravel(self, lin, dims: list):
         """Multi-index of linear index ``lin`` over ``dims`` (C order)."""
         b = self.b
+        if not dims:
+            return []
         idx = [None] * len(dims)
         rest = lin
         for d in range(len(dims) - 1, 0, -1):

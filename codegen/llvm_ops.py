@@ -86,7 +86,7 @@ def emit_cast(b: ir.IRBuilder, v, src: str, dst: str):
         return b.icmp_unsigned("!=", v, ir.Constant(st, 0))
     if src in FLOATS and dst in FLOATS:
         if dst == "f16":  # round to half precision, keep computing in f32
-            v = b.fptrunc(v, F16) if st == F32 else b.fptrunc(v, F16)
+            v = b.fptrunc(v, F16)
             return b.fpext(v, F32)
         if st == dt:
             return v

@@ -12,8 +12,8 @@ import ctypes
 import math
 import os
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Optional, Sequence
 
 import numpy as np
 
@@ -64,7 +64,7 @@ def _pool() -> ThreadPoolExecutor:
     return pool
 
 
-def _launch(fn, par: int, work: int, ptr: int) -> None:
+def _launch(fn, par: int, work: int, ptr) -> None:
     nt = _threads["n"]
     if nt <= 1 or par < 2 or work < PARALLEL_THRESHOLD:
         fn(0, par, ptr)
@@ -91,8 +91,6 @@ def classify(a: np.ndarray) -> str:
     return "scalar" if a.size == 1 else "strided"
 
 
-def _addr(a: np.ndarray) -> int:
-    return a.__array_interface__["data"][0]
 
 
 class PreparedKernel:
@@ -110,8 +108,8 @@ class PreparedKernel:
         self._nouter = kernel.outer_ndim
 
     def __call__(self, inputs: Sequence[np.ndarray],
-                 outputs: Optional[Sequence[np.ndarray]] = None,
-                 shape: Optional[tuple] = None) -> list:
+                 outputs: Sequence[np.ndarray] | None = None,
+                 shape: tuple | None = None) -> list:
         """Run on inputs matching ``self.layouts``; outputs are contiguous, outer shape."""
         if shape is None:
             shape = inputs[0].shape
@@ -123,24 +121,24 @@ class PreparedKernel:
         if n_outer == 0 or (self.flat and total == 0):
             return list(outputs)
         vals = list(shape)
-        vals += [_addr(a) for a in inputs]
-        vals += [_addr(o) for o in outputs]
+        vals += [a.ctypes.data for a in inputs]
+        vals += [o.ctypes.data for o in outputs]
         for j in self._strided:
             isz = self._itemsize[j]
             vals += [s // isz for s in inputs[j].strides]
-        args = np.array(vals, dtype=np.int64)
+        args = (ctypes.c_int64 * len(vals))(*vals)
         if self.flat:
             par = total
         else:
             par = n_outer if self._nouter else 1
-        _launch(self._fn, par, total, args.ctypes.data)
+        _launch(self._fn, par, total, args)
         return list(outputs)
 
 
 _prepared: dict = {}
 
 
-def prepare(kernel: Kernel, layouts: Optional[Sequence[str]] = None) -> PreparedKernel:
+def prepare(kernel: Kernel, layouts: Sequence[str] | None = None) -> PreparedKernel:
     """Compiled variant for explicit layouts (default all "flat"); cached in memory."""
     layouts = tuple(layouts) if layouts is not None else ("flat",) * len(kernel.inputs)
     key = (kernel, layouts)
@@ -157,8 +155,8 @@ def prepare(kernel: Kernel, layouts: Optional[Sequence[str]] = None) -> Prepared
 
 
 def run(kernel: Kernel, inputs: Sequence[np.ndarray],
-        outputs: Optional[Sequence[np.ndarray]] = None,
-        shape: Optional[tuple] = None) -> list:
+        outputs: Sequence[np.ndarray] | None = None,
+        shape: tuple | None = None) -> list:
     """Run ``kernel`` on numpy inputs already broadcast to the iteration shape.
 
     Layouts are derived from strides; outputs (outer shape, C-contiguous) are allocated

@@ -210,7 +210,9 @@ class Tensor:
 
         suffixes = []
         d = self.dtype
-        if d not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_):
+        empty = self._data.size == 0
+        if (d is not dtypes.get_default_dtype() and empty) or \
+                d not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_):
             suffixes.append(f"dtype={d!r}")
         if self.grad_fn is not None:
             suffixes.append(f"grad_fn=<{self.grad_fn.name()}>")

@@ -10,8 +10,8 @@ import tempfile
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-_CACHE = tempfile.mkdtemp(prefix="tracejit-test-cache-")
-os.environ["TRACEJIT_CACHE_DIR"] = _CACHE
+_CACHE = os.environ.get("TRACEJIT_CACHE_DIR") or tempfile.mkdtemp(prefix="tracejit-test-")
+os.environ["TRACEJIT_CACHE_DIR"] = _CACHE  # never touch ~/.cache from tests
 
 
 def load_codegen():

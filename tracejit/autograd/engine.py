@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import dispatch
 from ..tensor import Tensor
 from . import grad_mode
 from .node import AccumulateGrad, Node
@@ -106,13 +107,18 @@ def _accumulate(var: Tensor, g: Tensor, create_graph: bool) -> None:
     if var.grad is None:
         if create_graph:
             var.grad = g
-        else:
+        elif type(g._data) is np.ndarray:
             var.grad = Tensor._make(np.array(g._data, copy=True))
+        else:
+            var.grad = g.detach()  # traced: a fresh graph value, nothing to copy
     elif create_graph or var.grad._rg:
         var.grad = var.grad + g
-    else:
+    elif dispatch.tracer[0] is None:
         var.grad._data += g._data
         var.grad._vc[0] += 1
+    else:
+        with grad_mode.no_grad():
+            var.grad.add_(g)
 
 
 def run_backward(
@@ -128,6 +134,9 @@ def run_backward(
     With ``capture`` the gradients of ``inputs`` are returned instead of accumulated
     (autograd.grad); with ``inputs`` and no capture only those receive ``.grad``.
     """
+    tr = dispatch.tracer[0]
+    if tr is not None and not capture:
+        tr.called_backward = True
     roots = [_root_edge(t) for t in tensors]
     deps, order = _collect(roots)
     targets: dict[tuple[Node, int], int] = {}

@@ -1,0 +1,49 @@
+"""Shared test setup for the core suite (tests/*.py).
+
+* ``requires_torch`` marker: the test needs the PyTorch oracle and is skipped without it.
+* Every test starts with grad mode on and float32 as the default dtype, whatever the previous
+  test left behind (a failing test must not poison the next one).
+* ``tests/`` is on sys.path, so test modules import ``helpers`` and ``strategies`` directly.
+"""
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+import sys
+
+import pytest
+
+_HERE = pathlib.Path(__file__).resolve().parent
+if str(_HERE) not in sys.path:
+    sys.path.insert(0, str(_HERE))
+
+HAVE_TORCH = importlib.util.find_spec("torch") is not None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requires_torch: needs PyTorch installed as the oracle")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
+    if HAVE_TORCH:
+        return
+    skip = pytest.mark.skip(reason="PyTorch (the oracle) is not installed")
+    for item in items:
+        if "requires_torch" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _clean_global_state():
+    """Restore grad mode and the default dtype after each test (only if tracejit is loaded)."""
+    yield
+    tj = sys.modules.get("tracejit")
+    if tj is None:
+        return
+    try:
+        from tracejit.autograd import grad_mode
+
+        grad_mode._enabled[0] = True
+        tj.set_default_dtype(tj.float32)
+    except Exception:  # pragma: no cover - a broken package shows up in the tests themselves
+        pass

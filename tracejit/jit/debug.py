@@ -1,0 +1,18 @@
+"""TRACEJIT_DEBUG levels: 1 cache hits/misses/compiles with reasons and times, 2 graphs before
+and after the passes, 3 generated LLVM IR, 4 assembly. Read per use so tests can set it."""
+from __future__ import annotations
+
+import os
+import sys
+
+
+def level() -> int:
+    try:
+        return int(os.environ.get("TRACEJIT_DEBUG", "0") or 0)
+    except ValueError:
+        return 0
+
+
+def log(lvl: int, msg: str) -> None:
+    if level() >= lvl:
+        print(f"[tracejit] {msg}", file=sys.stderr)

@@ -1,0 +1,153 @@
+"""A compiled graph: a list of steps over a value table, replayed without re-running Python."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from .. import codegen as cg
+from . import debug
+from .fusion import Group, schedule
+from .graph import Graph
+from .lower import KernelPlan, lower_group
+
+
+class KernelStep:
+    """Run one fused kernel: broadcast/permute its inputs, call the compiled code."""
+
+    __slots__ = ("plan", "prepared", "inv_n", "out_shapes", "iter_shape", "red_shape")
+
+    def __init__(self, plan: KernelPlan, g: Graph) -> None:
+        self.plan = plan
+        self.prepared = None
+        full = plan.full_shape
+        n = 1
+        if plan.perm is not None:
+            for d in plan.perm[len(plan.perm) - plan.kernel.nreduce:]:
+                n *= full[d]
+        self.inv_n = 1.0 / n if n else float("nan")
+        self.out_shapes = [g.shapes[o] for o in plan.out_ids]
+        self.red_shape = plan.red_shape
+        self.iter_shape = tuple(full[d] for d in plan.perm) if plan.perm is not None else full
+
+    def run(self, env: list) -> None:
+        p = self.plan
+        full, perm = p.full_shape, p.perm
+        arrays = []
+        for vid, mode, dt in zip(p.in_ids, p.in_modes, p.kernel.inputs):
+            if mode == "scalar":
+                arrays.append(np.array(self.inv_n, dtype=cg.NP_DTYPES[dt]))
+                continue
+            a = env[vid]
+            if mode == "outer":
+                a = np.broadcast_to(a, self.red_shape).reshape(p.keep_shape)
+            if a.shape != full:
+                a = np.broadcast_to(a, full)
+            if perm is not None:
+                a = a.transpose(perm)
+            arrays.append(a)
+        outs = cg.run(p.kernel, arrays, shape=self.iter_shape)
+        for vid, o, shape in zip(p.out_ids, outs, self.out_shapes):
+            env[vid] = o.reshape(shape)
+
+
+class OpStep:
+    """Run an op's own forward (views, BLAS matmul, gathers, sorts, ...)."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, node: Any) -> None:
+        self.node = node
+
+    def run(self, env: list) -> None:
+        n = self.node
+        res = n.op.impl(*[env[i] for i in n.ins], **n.params)
+        if n.op.nout == 1:
+            env[n.outs[0]] = res if type(res) is np.ndarray else np.asarray(res)
+        else:
+            for o, r in zip(n.outs, res):
+                env[o] = r if type(r) is np.ndarray else np.asarray(r)
+
+
+class Program:
+    """Steps in dependency order, with each intermediate dropped after its last use."""
+
+    def __init__(self, g: Graph, backend: str = "llvm", label: str = "graph") -> None:
+        self.graph = g
+        self.backend = backend
+        t0 = time.perf_counter()
+        if backend == "llvm":
+            groups = schedule(g)
+        else:
+            groups = [Group("op", [n]) for n in g.nodes]
+        readers: dict[int, set[int]] = {}
+        for gi, grp in enumerate(groups):
+            for n in grp.nodes:
+                for i in n.ins:
+                    readers.setdefault(i, set()).add(gi)
+        outputs = set(g.outputs)
+        self.steps: list[Any] = []
+        self.kernels: list[KernelPlan] = []
+        for gi, grp in enumerate(groups):
+            if grp.kind == "kernel":
+                produced = {o for n in grp.nodes for o in n.outs}
+                outside = {v for v in produced
+                           if v in outputs or readers.get(v, set()) - {gi}}
+                plan = lower_group(grp, g, outside)
+                self.kernels.append(plan)
+                self.steps.append(KernelStep(plan, g))
+            else:
+                self.steps.append(OpStep(grp.nodes[0]))
+        self._plan_frees()
+        self.lower_seconds = time.perf_counter() - t0
+        debug.log(2, f"{label}: {len(g.nodes)} ops -> {len(self.kernels)} fused kernels, "
+                     f"{len(self.steps) - len(self.kernels)} library/view steps")
+
+    def _step_ins(self, step: Any) -> list[int]:
+        if isinstance(step, KernelStep):
+            return [i for i in step.plan.in_ids if i >= 0]
+        return list(step.node.ins)
+
+    def _step_outs(self, step: Any) -> list[int]:
+        if isinstance(step, KernelStep):
+            return list(step.plan.out_ids)
+        return list(step.node.outs)
+
+    def _plan_frees(self) -> None:
+        last: dict[int, int] = {}
+        for k, step in enumerate(self.steps):
+            for i in self._step_ins(step):
+                last[i] = k
+        keep = set(self.graph.outputs) | set(self.graph.inputs) | set(self.graph.consts)
+        self.frees: list[list[int]] = [[] for _ in self.steps]
+        for v, k in last.items():
+            if v not in keep:
+                self.frees[k].append(v)
+
+    def compile(self) -> None:
+        """Compile (or load from the kernel cache) every kernel now, not on first run."""
+        for plan in self.kernels:
+            cg.prepare(plan.kernel, None)
+
+    def __call__(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        g = self.graph
+        env: list[Any] = [None] * len(g.shapes)
+        for vid, a in g.consts.items():
+            env[vid] = a
+        for vid, a in zip(g.inputs, inputs):
+            env[vid] = a
+        for step, frees in zip(self.steps, self.frees):
+            step.run(env)
+            for v in frees:
+                env[v] = None
+        ins = set(g.inputs) | set(g.consts)
+        return [np.array(env[o], copy=True) if o in ins else env[o] for o in g.outputs]
+
+    def source(self, kind: str = "llvm") -> str:
+        """The generated code of every kernel of this graph."""
+        parts = []
+        for plan in self.kernels:
+            layouts = ["strided"] * len(plan.kernel.inputs)
+            parts.append(f"; ---- {plan.kernel.name}\n" + cg.source(plan.kernel, layouts, kind))
+        return "\n".join(parts)
