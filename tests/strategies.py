@@ -50,6 +50,10 @@ def elements(dtype: Any, lo: float = -10.0, hi: float = 10.0,
     if integral:
         return st.integers(int(np.ceil(lo)), int(np.floor(hi))).map(float)
     width = 32 if np.dtype(dtype) == np.float32 else 64
+    if width == 32:  # bounds must be float32 numbers: round them inwards
+        lo32, hi32 = np.float32(lo), np.float32(hi)
+        lo = float(lo32 if lo32 >= lo else np.nextafter(lo32, np.float32(np.inf)))
+        hi = float(hi32 if hi32 <= hi else np.nextafter(hi32, np.float32(-np.inf)))
     return st.floats(lo, hi, allow_nan=False, allow_infinity=False, width=width)
 
 

@@ -17,6 +17,7 @@ from .autograd.node import OpNode, node_class
 from .tensor import Tensor
 
 _grad = grad_mode._enabled
+_new = object.__new__
 tracer: list[Any] = [None]  # the active tracer, set by tracejit.jit
 
 
@@ -55,17 +56,23 @@ class Op:
 
 def apply(op: Op, inputs: tuple[Tensor, ...], params: dict | None = None) -> Any:
     """Run ``op`` on tensors: forward (eager or traced), then record it on the tape."""
-    if params is None:
-        params = {}
     tr = tracer[0]
     if tr is None:
-        out = op.impl(*[t._data for t in inputs], **params)
+        if params:
+            out = op.impl(*[t._data for t in inputs], **params)
+        else:
+            out = op.impl(*[t._data for t in inputs])
     else:
+        if params is None:
+            params = {}
         out = tr.bind(op, inputs, params)
     if op.nout == 1:
         if type(out) is not np.ndarray and tr is None:
             out = np.asarray(out)
-        res = Tensor._make(out)
+        res = _new(Tensor)
+        res._data = out
+        res._rg = False
+        res._vc = [0]
         outs = (res,)
     else:
         outs = tuple(
@@ -81,7 +88,7 @@ def apply(op: Op, inputs: tuple[Tensor, ...], params: dict | None = None) -> Any
     if _grad[0] and op.node_cls is not None:
         for t in inputs:
             if t._rg:
-                _record(op, inputs, outs, params)
+                _record(op, inputs, outs, params if params is not None else {})
                 break
     return res
 

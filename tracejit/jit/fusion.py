@@ -67,6 +67,7 @@ class _Scheduler:
         self.producer: dict[int, Group] = {}  # value -> group producing it
         self.reads: dict[int, set[int]] = {}  # group id -> ids of groups it reads from
         self.users = g.users()
+        self.index = {id(n): k for k, n in enumerate(g.nodes)}
         self.consumers: dict[int, list[GraphNode]] = {}
         for n in g.nodes:
             for i in n.ins:
@@ -122,16 +123,47 @@ class _Scheduler:
 
     def _place_elementwise(self, node: GraphNode) -> None:
         shape = self.g.shapes[node.outs[0]]
+        home = None
         for i in node.ins:
             p = self.producer.get(i)
-            if p is None or p.kind != "kernel" or p.shape != shape:
+            if p is None or p is home or p.kind != "kernel" or p.shape != shape:
                 continue
             if p.reduce is not None and not self._epilogue_ok(p, node):
                 continue
-            if self._can_join(p, node):
-                self._add(p, node)
-                return
-        self._new("kernel", node, shape)
+            if home is None:
+                if self._can_join(p, node):
+                    home = p
+            elif p.reduce is None and home.reduce is None and self._can_merge(home, p):
+                self._merge(home, p)
+        if home is None:
+            self._new("kernel", node, shape)
+        elif self._can_join(home, node):
+            self._add(home, node)
+        else:
+            self._new("kernel", node, shape)
+
+    def _can_merge(self, a: Group, b: Group) -> bool:
+        """Merging is legal unless a third group sits on a path between a and b."""
+        for x in (self.reads[a.id] | self.reads[b.id]) - {a.id, b.id}:
+            if self._reaches(x, a.id) or self._reaches(x, b.id):
+                return False
+        return True
+
+    def _merge(self, a: Group, b: Group) -> None:
+        a.nodes.extend(b.nodes)
+        a.nodes.sort(key=lambda n: self.index[id(n)])
+        for n in b.nodes:
+            for o in n.outs:
+                self.producer[o] = a
+        self.reads[a.id] |= self.reads[b.id] - {a.id, b.id}
+        self.reads[a.id].discard(b.id)
+        for gid, r in self.reads.items():
+            if b.id in r:
+                r.discard(b.id)
+                if gid != a.id:
+                    r.add(a.id)
+        del self.reads[b.id]
+        b.kind = "dead"
 
     def _epilogue_ok(self, grp: Group, node: GraphNode) -> bool:
         """Epilogue inputs must be the reduce result's shape (loaded at the outer index)."""
@@ -175,6 +207,7 @@ class _Scheduler:
     def _order(self) -> list[Group]:
         """Topological order of groups (a group runs once all groups it reads have run)."""
         order, done = [], set()
+        self.groups = [grp for grp in self.groups if grp.kind != "dead"]
         index = {grp.id: grp for grp in self.groups}
 
         def visit(gid: int) -> None:

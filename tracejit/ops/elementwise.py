@@ -289,7 +289,7 @@ def _bitwise(fn: Any) -> Any:
 
 # name: (impl, node name, saves, vjp, kind) where kind is "arith", "true_div", "cmp", "bits"
 _BINARY: dict[str, tuple] = {
-    "add": (_add, "AddBackward0", "", _grad_add, "arith"),
+    "add": (np.add, "AddBackward0", "", _grad_add, "arith"),
     "sub": (_sub_checked, "SubBackward0", "", _grad_sub, "arith"),
     "mul": (np.multiply, "MulBackward0", "i", _grad_mul, "arith"),
     "div": (np.true_divide, "DivBackward0", "i", _grad_div, "true_div"),
@@ -317,8 +317,27 @@ _BINARY: dict[str, tuple] = {
 BINARY_OPS: dict[str, Op] = {}
 
 
+_scalar_cache: dict[tuple, Tensor] = {}
+
+
+def _wrap_same(y: Any, dt: np.dtype) -> Tensor:
+    """A Python number as a 0-d tensor of dt, shared (wrapped scalars are never written)."""
+    key = (type(y), y, dt)
+    t = _scalar_cache.get(key)
+    if t is None:
+        if len(_scalar_cache) > 4096:
+            _scalar_cache.clear()
+        t = _scalar_cache[key] = scalar_tensor(y, _BY_NP[dt])
+    return t
+
+
 def binary(op: Op, kind: str, x: Any, y: Any, params: dict | None = None) -> Tensor:
     """Promote dtypes PyTorch's way, wrap scalars, then apply. The hot path of eager math."""
+    ty = type(y)
+    if type(x) is Tensor and (ty is float or ty is int) and kind != "bits":
+        xd = x._data.dtype
+        if xd.kind == "f" or (ty is int and xd.kind in "iu" and kind != "true_div"):
+            return _apply_bin(op, x, _wrap_same(y, xd), params)
     if type(x) is Tensor and type(y) is Tensor and x._data.dtype == y._data.dtype:
         dt = None if kind != "true_div" or x._data.dtype.kind == "f" else \
             dtypes.get_default_dtype()
@@ -369,7 +388,19 @@ def _make_binary(name: str, spec: tuple) -> None:
     BINARY_OPS[name] = op
     kind_of[name] = kind
 
+    fast = kind != "true_div" and kind != "bits"
+
     def fn(input: Any, other: Any, **kw: Any) -> Tensor:  # noqa: A002
+        # hot path: same-dtype tensors, no keywords
+        if (fast and not kw and type(input) is Tensor and type(other) is Tensor
+                and input._data.dtype is other._data.dtype):
+            try:
+                return apply(op, (input, other))
+            except ValueError:
+                pass  # fall through to the full path for PyTorch's error message
+        if kw.get("alpha", 1) != 1:  # add/sub(x, y, alpha=a) is x ± a*y
+            other = other * kw.pop("alpha")
+        kw.pop("alpha", None)
         return binary(op, kind, input, other, kw or None)
 
     def fn_(self: Tensor, other: Any, **kw: Any) -> Tensor:
@@ -381,6 +412,9 @@ def _make_binary(name: str, spec: tuple) -> None:
                 f"result type {dt.name.capitalize()} can't be cast to the desired output "
                 f"type {self.dtype.name.capitalize()}"
             )
+        if kw.get("alpha", 1) != 1:
+            other = other * kw["alpha"]
+        kw.pop("alpha", None)
         return apply_inplace(op, self, (as_tensor_like(other, dt),), kw or None)
 
     fn.__name__ = name

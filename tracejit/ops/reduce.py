@@ -1,0 +1,908 @@
+"""Reductions: sum, mean, prod, max/min, amax/amin, argmax, var/std, norm, logsumexp, cumsum,
+cumprod, all/any, count_nonzero, allclose/equal.
+
+Reduction params are ``dim`` (a sorted tuple of non-negative dims: all dims for a full
+reduction, () for a 0-d input) and ``keepdim``, so the JIT reads every reduction the same way;
+``sum``/``mean`` add ``dtype`` only when the caller asked for one. Argument checks that depend
+on shapes live in the Python wrappers (they also run under the tracer); kernels stay total.
+"""
+from __future__ import annotations
+
+import builtins
+import contextlib
+import math
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from .. import dtypes
+from ..autograd import grad_mode
+from ..dispatch import Op, apply, apply_inplace
+from ..tensor import Tensor
+from ._util import cast, grad_for, method, wrap_dim
+
+_TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+                "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+                "bool": "Bool"}
+
+
+def _torch_name(dt: Any) -> str:
+    """PyTorch's scalar-type name (``Float``, ``Long``) used in its error messages."""
+    name = dt.name if isinstance(dt, dtypes.dtype) else np.dtype(dt).name
+    return _TORCH_NAMES.get(name, name)
+
+
+def _return_type(name: str, fields: tuple[str, ...] = ("values", "indices")) -> type:
+    """A namedtuple printed like ``torch.return_types.<name>``."""
+    cls = namedtuple(name, fields)  # type: ignore[misc]
+
+    def _repr(self: Any) -> str:
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
+        return f"tracejit.return_types.{name}(\n{body})"
+
+    cls.__repr__ = _repr
+    cls.__qualname__ = name
+    return cls
+
+
+max_rt = _return_type("max")
+min_rt = _return_type("min")
+aminmax_rt = _return_type("aminmax", ("min", "max"))
+cummax_rt = _return_type("cummax")
+cummin_rt = _return_type("cummin")
+
+
+# ---------------------------------------------------------------------------------------------
+# shared helpers
+
+def _reduce_dims(x: Tensor, dim: Any) -> tuple[int, ...]:
+    """dim=None/()/int/sequence → the numpy axes to reduce, PyTorch's errors for bad dims."""
+    nd = x._data.ndim
+    if dim is None:
+        return tuple(range(nd))
+    if isinstance(dim, (int, np.integer)) and not isinstance(dim, bool):
+        d = wrap_dim(int(dim), nd)
+        return (d,) if nd else ()
+    if isinstance(dim, Tensor):
+        return _reduce_dims(x, dim.tolist())
+    if not isinstance(dim, (tuple, list)):
+        raise TypeError(f"dim must be an int or a tuple of ints, got {type(dim).__name__}")
+    if not dim:
+        return tuple(range(nd))
+    seen: list[int] = []
+    for d in dim:
+        w = wrap_dim(int(d), nd)
+        if w in seen:
+            raise RuntimeError(f"dim {w} appears multiple times in the list of dims")
+        seen.append(w)
+    return tuple(sorted(seen)) if nd else ()
+
+
+def _one_dim(x: Tensor, dim: Any) -> int:
+    """A single dim for ops along one axis (cumsum, sort, softmax); 0 for a 0-d input."""
+    if isinstance(dim, Tensor):
+        dim = int(dim.item())
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+    return wrap_dim(int(dim), x._data.ndim)
+
+
+def _keep_shape(shape: tuple[int, ...], dims: tuple[int, ...]) -> tuple[int, ...]:
+    """The result shape with keepdim=True."""
+    return tuple(1 if i in dims else s for i, s in enumerate(shape))
+
+
+def _unreduce(g: Tensor, shape: tuple[int, ...], dims: tuple[int, ...], keepdim: bool) -> Tensor:
+    """A reduction's output gradient reshaped to keepdim form (broadcastable to the input)."""
+    if keepdim or not dims:
+        return g
+    return g.reshape(_keep_shape(shape, dims))
+
+
+def _numel(shape: tuple[int, ...], dims: tuple[int, ...]) -> int:
+    n = 1
+    for d in dims:
+        n *= shape[d]
+    return n
+
+
+def _is_float(x: Tensor) -> bool:
+    return x._data.dtype.kind == "f"
+
+
+def _expand_grad(g: Tensor, x: Tensor, dims: tuple[int, ...], keepdim: bool) -> Tensor:
+    shape = tuple(x._data.shape)
+    g = _unreduce(g, shape, dims, keepdim)
+    if tuple(g._data.shape) != shape:
+        g = g.expand(shape)
+    return g
+
+
+# ---------------------------------------------------------------------------------------------
+# sum, mean, prod
+
+def _sum_impl(x: np.ndarray, dim: tuple, keepdim: bool, dtype: str | None = None) -> np.ndarray:
+    if dtype is not None:
+        dt = np.dtype(dtype)
+        if dt == np.float16:
+            return np.sum(x, axis=dim, keepdims=keepdim, dtype=np.float32).astype(dt)
+        return np.sum(x, axis=dim, keepdims=keepdim, dtype=dt)
+    k = x.dtype.kind
+    if k in "biu":
+        return np.sum(x, axis=dim, keepdims=keepdim, dtype=np.int64)
+    if x.dtype == np.float16:
+        return np.sum(x, axis=dim, keepdims=keepdim, dtype=np.float32).astype(np.float16)
+    return np.sum(x, axis=dim, keepdims=keepdim)
+
+
+def _sum_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
+    x = ins[0]
+    return grad_for(_expand_grad(g, x, p["dim"], p["keepdim"]), x)
+
+
+sum_op = Op("sum", _sum_impl, _sum_vjp, "SumBackward0", group="reduce")
+sum_dim_op = Op("sum", _sum_impl, _sum_vjp, "SumBackward1", group="reduce")
+
+
+def _dtype_name(dtype: Any) -> str | None:
+    return None if dtype is None else dtypes.as_dtype(dtype).name
+
+
+def _nograd_if_int(dtype: str | None) -> Any:
+    """An integer result can't carry gradients: compute it outside the tape."""
+    if dtype is not None and np.dtype(dtype).kind != "f":
+        return grad_mode.no_grad()
+    return contextlib.nullcontext()
+
+
+@method("sum")
+def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A001, A002
+        dtype: Any = None) -> Tensor:
+    """Sum over dim (all dims by default); integers and bools sum to int64."""
+    if type(dim) is tuple and dtype is None and input._data.ndim:
+        # hot path: sum_to() in every broadcasting backward
+        dims = _reduce_dims(input, dim)
+        return apply(sum_dim_op, (input,), {"dim": dims, "keepdim": keepdim})
+    dims = _reduce_dims(input, dim)
+    op = sum_op if dim is None and not keepdim else sum_dim_op
+    params: dict = {"dim": dims, "keepdim": bool(keepdim)}
+    if dtype is not None:
+        params["dtype"] = _dtype_name(dtype)
+        with _nograd_if_int(params["dtype"]):
+            return apply(op, (input,), params)
+    return apply(op, (input,), params)
+
+
+def _nansum_impl(x: np.ndarray, dim: tuple, keepdim: bool) -> np.ndarray:
+    return _sum_impl(np.where(np.isnan(x), 0, x) if x.dtype.kind == "f" else x, dim, keepdim)
+
+
+def _nansum_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
+    from .elementwise import where
+
+    x = ins[0]
+    return where(x.isnan(), 0.0, _expand_grad(g, x, p["dim"], p["keepdim"]))
+
+
+nansum_op = Op("nansum", _nansum_impl, _nansum_vjp, "NansumBackward0", save="i",
+               group="library")
+
+
+@method("nansum")
+def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A002
+           dtype: Any = None) -> Tensor:
+    """Sum treating NaN as zero."""
+    if dtype is not None:
+        input = cast(input, dtypes.as_dtype(dtype))
+    return apply(nansum_op, (input,), {"dim": _reduce_dims(input, dim), "keepdim": bool(keepdim)})
+
+
+def _mean_impl(x: np.ndarray, dim: tuple, keepdim: bool, dtype: str | None = None) -> np.ndarray:
+    if dtype is not None:
+        x = x.astype(dtype, copy=False)
+    if x.dtype == np.float16:
+        return np.mean(x, axis=dim, keepdims=keepdim, dtype=np.float32).astype(np.float16)
+    return np.mean(x, axis=dim, keepdims=keepdim)
+
+
+def _mean_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
+    x = ins[0]
+    n = _numel(tuple(x._data.shape), p["dim"])
+    return grad_for(_expand_grad(g / n, x, p["dim"], p["keepdim"]), x)
+
+
+mean_op = Op("mean", _mean_impl, _mean_vjp, "MeanBackward0", group="reduce")
+mean_dim_op = Op("mean", _mean_impl, _mean_vjp, "MeanBackward1", group="reduce")
+
+
+@method("mean")
+def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A002
+         dtype: Any = None) -> Tensor:
+    """Arithmetic mean; integer inputs need an explicit floating ``dtype``, as in PyTorch."""
+    dt = input.dtype if dtype is None else dtypes.as_dtype(dtype)
+    if not dt.is_floating_point:
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {_torch_name(dt)}"
+        )
+    op = mean_op if dim is None and not keepdim else mean_dim_op
+    params: dict = {"dim": _reduce_dims(input, dim), "keepdim": bool(keepdim)}
+    if dtype is not None:
+        params["dtype"] = dt.name
+    return apply(op, (input,), params)
+
+
+def _nanmean_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
+    from .elementwise import where
+
+    x = ins[0]
+    keep = ~x.isnan()
+    cnt = keep.sum(p["dim"], keepdim=True)
+    return where(keep, _expand_grad(g, x, p["dim"], p["keepdim"]) / cnt, 0.0)
+
+
+def _nanmean_impl(x: np.ndarray, dim: tuple, keepdim: bool) -> np.ndarray:
+    keep = ~np.isnan(x)
+    acc = np.float32 if x.dtype == np.float16 else x.dtype
+    s = np.sum(np.where(keep, x, 0), axis=dim, keepdims=keepdim, dtype=acc)
+    return (s / np.sum(keep, axis=dim, keepdims=keepdim)).astype(x.dtype)
+
+
+nanmean_op = Op("nanmean", _nanmean_impl, _nanmean_vjp, "NanmeanBackward0", save="i",
+                group="library")
+
+
+@method("nanmean")
+def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A002
+            dtype: Any = None) -> Tensor:
+    """Mean over the non-NaN elements."""
+    if dtype is not None:
+        input = cast(input, dtypes.as_dtype(dtype))
+    if not _is_float(input):
+        raise RuntimeError(
+            "nanmean(): expected input to have floating point or complex dtype but got "
+            f"{_torch_name(input.dtype)}"
+        )
+    return apply(nanmean_op, (input,), {"dim": _reduce_dims(input, dim), "keepdim": bool(keepdim)})
+
+
+def _prod_impl(x: np.ndarray, dim: tuple, keepdim: bool, dtype: str | None = None) -> np.ndarray:
+    if dtype is not None:
+        return np.prod(x, axis=dim, keepdims=keepdim, dtype=np.dtype(dtype))
+    if x.dtype.kind in "biu":
+        return np.prod(x, axis=dim, keepdims=keepdim, dtype=np.int64)
+    if x.dtype == np.float16:
+        return np.prod(x, axis=dim, keepdims=keepdim, dtype=np.float32).astype(np.float16)
+    return np.prod(x, axis=dim, keepdims=keepdim)
+
+
+def _prod_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
+    """d prod / d x_i = product of the others, right also when the slice holds zeros."""
+    from .elementwise import where
+
+    x = ins[0]
+    dims = p["dim"]
+    gk = _unreduce(g, tuple(x._data.shape), dims, p["keepdim"])
+    zero = x == 0
+    nz = zero.sum(dims, keepdim=True)
+    xs = where(zero, 1.0, x)
+    pnz = _prod_keep(xs, dims)
+    others = where(zero, where(nz == 1, pnz, 0.0), where(nz == 0, pnz / xs, 0.0))
+    return grad_for(gk * others, x)
+
+
+prod_op = Op("prod", _prod_impl, _prod_vjp, "ProdBackward0", save="i", group="reduce")
+prod_dim_op = Op("prod", _prod_impl, _prod_vjp, "ProdBackward1", save="i", group="reduce")
+
+
+def _prod_keep(x: Tensor, dims: tuple[int, ...]) -> Tensor:
+    return apply(prod_dim_op, (x,), {"dim": dims, "keepdim": True})
+
+
+@method("prod")
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *,  # noqa: A002
+         dtype: Any = None) -> Tensor:
+    """Product over one dim or all; integers and bools multiply to int64."""
+    if dim is not None and not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__}")
+    params: dict = {"dim": _reduce_dims(input, dim), "keepdim": bool(keepdim)}
+    op = prod_op if dim is None else prod_dim_op
+    if dtype is not None:
+        params["dtype"] = _dtype_name(dtype)
+        with _nograd_if_int(params["dtype"]):
+            return apply(op, (input,), params)
+    return apply(op, (input,), params)
+
+
+# ---------------------------------------------------------------------------------------------
+# max, min, amax, amin, argmax, argmin
+
+def _amax_impl(x: np.ndarray, dim: tuple, keepdim: bool) -> np.ndarray:
+    return np.amax(x, axis=dim, keepdims=keepdim)
+
+
+def _amin_impl(x: np.ndarray, dim: tuple, keepdim: bool) -> np.ndarray:
+    return np.amin(x, axis=dim, keepdims=keepdim)
+
+
+def _even_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
+    """The gradient of max/min/amax/amin/median: split evenly among the tied elements."""
+    from .elementwise import where
+
+    x = ins[0]
+    dims, keepdim = p["dim"], p["keepdim"]
+    shape = tuple(x._data.shape)
+    mask = x == _unreduce(out, shape, dims, keepdim)
+    cnt = mask.sum(dims, keepdim=True)
+    return grad_for(where(mask, _unreduce(g, shape, dims, keepdim) / cnt, 0.0), x)
+
+
+amax_op = Op("amax", _amax_impl, _even_vjp, "AmaxBackward0", save="io", group="reduce")
+amin_op = Op("amin", _amin_impl, _even_vjp, "AminBackward0", save="io", group="reduce")
+max_all_op = Op("max", _amax_impl, _even_vjp, "MaxBackward1", save="io", group="reduce")
+min_all_op = Op("min", _amin_impl, _even_vjp, "MinBackward1", save="io", group="reduce")
+
+
+def _check_nonempty(name: str, x: Tensor, dims: tuple[int, ...], full: bool,
+                    exc: type = IndexError) -> None:
+    shape = x._data.shape
+    if full and x._data.size == 0:
+        msg = f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+        if exc is RuntimeError:
+            msg += " Specify the reduction dim with the 'dim' argument."
+        raise exc(msg)
+    for d in dims:
+        if shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
+def _amaxmin(name: str, op: Op, input: Tensor, dim: Any, keepdim: bool) -> Tensor:
+    dims = _reduce_dims(input, dim)
+    _check_nonempty(name, input, dims, dim is None or dim == () or dim == [], RuntimeError)
+    return apply(op, (input,), {"dim": dims, "keepdim": bool(keepdim)})
+
+
+@method("amax")
+def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:  # noqa: A002
+    """Maximum over dims (a tuple allowed); ties share the gradient evenly."""
+    return _amaxmin("amax", amax_op, input, dim, keepdim)
+
+
+@method("amin")
+def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:  # noqa: A002
+    """Minimum over dims (a tuple allowed); ties share the gradient evenly."""
+    return _amaxmin("amin", amin_op, input, dim, keepdim)
+
+
+def _select_impl(fn: Any) -> Any:
+    def impl(x: np.ndarray, dim: int, keepdim: bool) -> tuple[np.ndarray, np.ndarray]:
+        if x.ndim == 0:
+            return x.copy(), np.zeros((), np.int64)
+        idx = fn(x, axis=dim, keepdims=True)
+        vals = np.take_along_axis(x, idx, axis=dim)
+        if not keepdim:
+            idx, vals = np.squeeze(idx, dim), np.squeeze(vals, dim)
+        return vals, idx.astype(np.int64, copy=False)
+
+    return impl
+
+
+def _select_vjp(g: Any, ins: Any, out: Any, p: dict) -> Tensor:
+    """Gradient of a (values, indices) reduction: each value's grad goes to its index."""
+    from .creation import zeros
+
+    x = ins[0]
+    gv, idx = g[0], out[1]
+    if x._data.ndim == 0:
+        return grad_for(gv, x)
+    d = p["dim"]
+    if not p["keepdim"]:
+        gv, idx = gv.unsqueeze(d), idx.unsqueeze(d)
+    return zeros(tuple(x._data.shape), dtype=gv.dtype).scatter(d, idx, gv)
+
+
+max_dim_op = Op("max_dim", _select_impl(np.argmax), _select_vjp, "MaxBackward0", save="o",
+                nout=2, group="library", diff_outs=(0,))
+min_dim_op = Op("min_dim", _select_impl(np.argmin), _select_vjp, "MinBackward0", save="o",
+                nout=2, group="library", diff_outs=(0,))
+
+
+def _maxmin(name: str, input: Tensor, dim: Any, keepdim: bool) -> Any:
+    if isinstance(dim, Tensor):
+        from . import elementwise
+
+        return getattr(elementwise, "maximum" if name == "max" else "minimum")(input, dim)
+    if dim is None:
+        if keepdim:
+            raise TypeError(f"{name}(): keepdim needs a dim")
+        _check_nonempty(name, input, (), True, RuntimeError)
+        op = max_all_op if name == "max" else min_all_op
+        return apply(op, (input,), {"dim": tuple(range(input._data.ndim)), "keepdim": False})
+    d = _one_dim(input, dim)
+    if input._data.ndim:
+        _check_nonempty(name, input, (d,), False)
+    op = max_dim_op if name == "max" else min_dim_op
+    vals, idx = apply(op, (input,), {"dim": d, "keepdim": bool(keepdim)})
+    return (max_rt if name == "max" else min_rt)(vals, idx)
+
+
+@method("max")
+def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001, A002
+    """max(x) → 0-d; max(x, dim) → (values, indices); max(x, other_tensor) → maximum."""
+    return _maxmin("max", input, dim, keepdim)
+
+
+@method("min")
+def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001, A002
+    """min(x) → 0-d; min(x, dim) → (values, indices); min(x, other_tensor) → minimum."""
+    return _maxmin("min", input, dim, keepdim)
+
+
+@method("aminmax")
+def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> Any:  # noqa: A002
+    """(min, max) in one call, as torch.aminmax."""
+    d = () if dim is None else dim
+    return aminmax_rt(amin(input, d, keepdim), amax(input, d, keepdim))
+
+
+def _argfn(fn: Any) -> Any:
+    def impl(x: np.ndarray, dim: int | None, keepdim: bool) -> np.ndarray:
+        if dim is None:
+            r = fn(x.reshape(-1)) if x.ndim else np.int64(0)
+            r = np.asarray(r, np.int64)
+            return r.reshape((1,) * x.ndim) if keepdim else r
+        if x.ndim == 0:
+            return np.zeros((), np.int64)
+        return fn(x, axis=dim, keepdims=keepdim).astype(np.int64, copy=False)
+
+    return impl
+
+
+argmax_op = Op("argmax", _argfn(np.argmax), group="library")
+argmin_op = Op("argmin", _argfn(np.argmin), group="library")
+
+
+def _arg(name: str, op: Op, input: Tensor, dim: Any, keepdim: bool) -> Tensor:
+    if dim is None:
+        _check_nonempty(name, input, (), True)
+        return apply(op, (input,), {"dim": None, "keepdim": bool(keepdim)})
+    d = _one_dim(input, dim)
+    if input._data.ndim:
+        _check_nonempty(name, input, (d,), False)
+    return apply(op, (input,), {"dim": d, "keepdim": bool(keepdim)})
+
+
+@method("argmax")
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    """Index of the (first) maximum; dim=None indexes the flattened input."""
+    return _arg("argmax", argmax_op, input, dim, keepdim)
+
+
+@method("argmin")
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    """Index of the (first) minimum; dim=None indexes the flattened input."""
+    return _arg("argmin", argmin_op, input, dim, keepdim)
+
+
+# ---------------------------------------------------------------------------------------------
+# var, std
+
+def _var_impl(x: np.ndarray, dim: tuple, keepdim: bool, correction: float) -> np.ndarray:
+    if x.dtype == np.float16:
+        return _var_impl(x.astype(np.float32), dim, keepdim, correction).astype(np.float16)
+    n = 1
+    for d in dim:
+        n *= x.shape[d]
+    m = np.mean(x, axis=dim, keepdims=True) if n else np.zeros(_keep_shape(x.shape, dim), x.dtype)
+    dev = x - m
+    ss = np.sum(dev * dev, axis=dim, keepdims=keepdim)
+    return (ss / np.asarray(builtins.max(n - correction, 0), x.dtype)).astype(x.dtype, copy=False)
+
+
+def _std_impl(x: np.ndarray, dim: tuple, keepdim: bool, correction: float) -> np.ndarray:
+    return np.sqrt(_var_impl(x, dim, keepdim, correction))
+
+
+def _var_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
+    x = ins[0]
+    dims = p["dim"]
+    n = _numel(tuple(x._data.shape), dims)
+    gk = _unreduce(g, tuple(x._data.shape), dims, p["keepdim"])
+    dev = x - x.mean(dims, keepdim=True)
+    return gk * (2.0 / (n - p["correction"])) * dev
+
+
+def _std_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
+    return _var_vjp(g / (out * 2), ins, None, p)
+
+
+var_op = Op("var", _var_impl, _var_vjp, "VarBackward0", save="i", group="library")
+std_op = Op("std", _std_impl, _std_vjp, "StdBackward0", save="io", group="library")
+
+
+def _var_args(name: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool,
+              correction: Any) -> dict:
+    if isinstance(dim, bool):  # var(x, unbiased)
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{name}(): pass either unbiased or correction, not both")
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    if not _is_float(input):
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+    if isinstance(correction, Tensor):
+        correction = correction.item()
+    return {"dim": _reduce_dims(input, dim), "keepdim": bool(keepdim), "correction": correction}
+
+
+@method("var")
+def var(input: Tensor, dim: Any = None, unbiased: bool | None = None,  # noqa: A002
+        keepdim: bool = False, *, correction: float | None = None) -> Tensor:
+    """Variance with Bessel's correction by default (``unbiased``/``correction``)."""
+    return apply(var_op, (input,), _var_args("var", input, dim, unbiased, keepdim, correction))
+
+
+@method("std")
+def std(input: Tensor, dim: Any = None, unbiased: bool | None = None,  # noqa: A002
+        keepdim: bool = False, *, correction: float | None = None) -> Tensor:
+    """Standard deviation with Bessel's correction by default (``unbiased``/``correction``)."""
+    return apply(std_op, (input,), _var_args("std", input, dim, unbiased, keepdim, correction))
+
+
+def var_mean(input: Tensor, dim: Any = None, unbiased: bool | None = None,  # noqa: A002
+             keepdim: bool = False, *, correction: float | None = None) -> tuple:
+    """(var, mean) in one call."""
+    v = var(input, dim, unbiased, keepdim, correction=correction)
+    return v, mean(input, () if dim is None or isinstance(dim, bool) else dim, keepdim)
+
+
+def std_mean(input: Tensor, dim: Any = None, unbiased: bool | None = None,  # noqa: A002
+             keepdim: bool = False, *, correction: float | None = None) -> tuple:
+    """(std, mean) in one call."""
+    s = std(input, dim, unbiased, keepdim, correction=correction)
+    return s, mean(input, () if dim is None or isinstance(dim, bool) else dim, keepdim)
+
+
+# ---------------------------------------------------------------------------------------------
+# norm, logsumexp
+
+def _norm_impl(x: np.ndarray, dim: tuple, keepdim: bool, ord: float) -> np.ndarray:  # noqa: A002
+    if x.dtype == np.float16:
+        return _norm_impl(x.astype(np.float32), dim, keepdim, ord).astype(np.float16)
+    a = np.abs(x)
+    if ord == math.inf:
+        r = np.amax(a, axis=dim, keepdims=keepdim)
+    elif ord == -math.inf:
+        r = np.amin(a, axis=dim, keepdims=keepdim)
+    elif ord == 0:
+        r = np.sum(a != 0, axis=dim, keepdims=keepdim)
+    elif ord == 1:
+        r = np.sum(a, axis=dim, keepdims=keepdim)
+    elif ord == 2:
+        r = np.sqrt(np.sum(a * a, axis=dim, keepdims=keepdim))
+    else:
+        r = np.sum(a ** ord, axis=dim, keepdims=keepdim) ** (1.0 / ord)
+    return np.asarray(r).astype(x.dtype, copy=False)
+
+
+def _norm_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
+    from .elementwise import where
+
+    x = ins[0]
+    dims, keepdim, o = p["dim"], p["keepdim"], p["ord"]
+    shape = tuple(x._data.shape)
+    if o == 0:
+        return x * 0
+    gk = _unreduce(g, shape, dims, keepdim)
+    nk = _unreduce(out, shape, dims, keepdim)
+    if o == 1:
+        return gk * x.sign()
+    zn = nk == 0
+    if o == 2:
+        return x * where(zn, 0.0, gk / where(zn, 1.0, nk))
+    if math.isinf(o):
+        mask = x.abs() == nk
+        cnt = mask.sum(dims, keepdim=True)
+        return where(mask, x.sign() * gk / cnt, 0.0)
+    ax = x.abs()
+    scaled = x.sign() * ax.pow(o - 1)
+    if o < 1:
+        scaled = where(x == 0, 0.0, scaled)
+    return scaled * where(zn, 0.0, gk / where(zn, 1.0, nk).pow(o - 1))
+
+
+norm_op = Op("norm", _norm_impl, _norm_vjp, "LinalgVectorNormBackward0", save="io",
+             group="library")
+
+
+def _vector_norm(input: Tensor, ord: float = 2, dim: Any = None,  # noqa: A002
+                keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """sum(|x|^ord)^(1/ord) over dim (inf/-inf: max/min |x|, 0: count of non-zeros)."""
+    if dtype is not None:
+        input = cast(input, dtypes.as_dtype(dtype))
+    if not _is_float(input):
+        raise RuntimeError(
+            "linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+            f"{_torch_name(input.dtype)}"
+        )
+    dims = _reduce_dims(input, dim)
+    o = float(ord)
+    if o < 0 or math.isinf(o):
+        shape = input._data.shape
+        if input._data.size == 0 and (dim is None or not dims):
+            raise RuntimeError(
+                "linalg.vector_norm cannot compute the inf norm on an empty tensor because the "
+                "operation does not have an identity"
+            )
+        for d in dims:
+            if shape[d] == 0:
+                raise RuntimeError(
+                    f"linalg.vector_norm cannot compute the inf norm on the dimension {d}"
+                    "because this dimension is empty and the operation does not have an identity"
+                )
+    return apply(norm_op, (input,), {"dim": dims, "keepdim": bool(keepdim), "ord": o})
+
+
+@method("norm")
+def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False,  # noqa: A002
+         out: Any = None, dtype: Any = None) -> Tensor:
+    """torch.norm: the vector norm of the flattened input or over dim ('fro' is the 2-norm)."""
+    if isinstance(p, str):
+        if p == "fro":
+            p = 2
+        elif p == "nuc":
+            raise NotImplementedError("tracejit.norm: the nuclear norm is not supported")
+        else:
+            raise RuntimeError(f"norm(): unknown p {p!r}")
+    if p is None:
+        p = 2
+    return _vector_norm(input, p, dim, keepdim, dtype=dtype)
+
+
+def _logsumexp_impl(x: np.ndarray, dim: tuple, keepdim: bool) -> np.ndarray:
+    if x.dtype.kind != "f":
+        x = x.astype(dtypes.get_default_dtype().np)
+    if x.dtype == np.float16:
+        return _logsumexp_impl(x.astype(np.float32), dim, keepdim).astype(np.float16)
+    m = np.amax(x, axis=dim, keepdims=True, initial=-np.inf)
+    m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+    s = np.sum(np.exp(x - m), axis=dim, keepdims=True)
+    r = np.log(s) + m
+    if not keepdim:
+        r = np.squeeze(r, dim)
+    return r.astype(x.dtype, copy=False)
+
+
+def _logsumexp_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
+    x = ins[0]
+    shape = tuple(x._data.shape)
+    gk = _unreduce(g, shape, p["dim"], p["keepdim"])
+    return gk * (x - _unreduce(out, shape, p["dim"], p["keepdim"])).exp()
+
+
+logsumexp_op = Op("logsumexp", _logsumexp_impl, _logsumexp_vjp, "LogsumexpBackward0",
+                  save="io", group="library")
+
+
+@method("logsumexp")
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:  # noqa: A002
+    """log(sum(exp(x))) over dim, computed without overflow."""
+    if dim is None:
+        raise TypeError("logsumexp(): argument 'dim' must be tuple of ints, not NoneType")
+    return apply(logsumexp_op, (input,), {"dim": _reduce_dims(input, dim),
+                                          "keepdim": bool(keepdim)})
+
+
+# ---------------------------------------------------------------------------------------------
+# cumsum, cumprod, cummax, cummin
+
+def _cum_dtype(x: np.ndarray, dtype: str | None) -> Any:
+    if dtype is not None:
+        return np.dtype(dtype)
+    return np.int64 if x.dtype.kind in "biu" else x.dtype
+
+
+def _cumsum_impl(x: np.ndarray, dim: int, dtype: str | None = None) -> np.ndarray:
+    dt = _cum_dtype(x, dtype)
+    if x.ndim == 0:
+        return x.astype(dt)
+    return np.cumsum(x, axis=dim, dtype=dt)
+
+
+def _cumprod_impl(x: np.ndarray, dim: int, dtype: str | None = None) -> np.ndarray:
+    dt = _cum_dtype(x, dtype)
+    if x.ndim == 0:
+        return x.astype(dt)
+    return np.cumprod(x, axis=dim, dtype=dt)
+
+
+def _rev_cumsum(g: Tensor, d: int) -> Tensor:
+    return g.flip(d).cumsum(d).flip(d)
+
+
+def _cumsum_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
+    x = ins[0]
+    if x._data.ndim == 0:
+        return grad_for(g, x)
+    return grad_for(_rev_cumsum(g, p["dim"]), x)
+
+
+def _cumprod_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
+    """Exact with zeros: positions before the first zero use out/x, the first zero the
+    product of the others (a cumprod with it replaced by one), later positions get zero."""
+    from .elementwise import where
+
+    x = ins[0]
+    if x._data.ndim == 0:
+        return grad_for(g, x)
+    d = p["dim"]
+    zero = x == 0
+    zc = zero.cumsum(d)
+    before = zc == 0
+    first = zero & (zc == 1)
+    a = _rev_cumsum(g * out, d) / where(before, x, 1.0)
+    out1 = where(first, 1.0, x).cumprod(d)
+    b = _rev_cumsum(g * out1, d)
+    return grad_for(where(before, a, where(first, b, 0.0)), x)
+
+
+cumsum_op = Op("cumsum", _cumsum_impl, _cumsum_vjp, "CumsumBackward0", group="library")
+cumprod_op = Op("cumprod", _cumprod_impl, _cumprod_vjp, "CumprodBackward0", save="io",
+                group="library")
+
+
+def _cum(op: Op, input: Tensor, dim: Any, dtype: Any) -> Tensor:
+    params: dict = {"dim": _one_dim(input, dim)}
+    if dtype is not None:
+        params["dtype"] = _dtype_name(dtype)
+        with _nograd_if_int(params["dtype"]):
+            return apply(op, (input,), params)
+    return apply(op, (input,), params)
+
+
+@method("cumsum")
+def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:  # noqa: A002
+    """Running sum along dim; integers and bools accumulate in int64."""
+    return _cum(cumsum_op, input, dim, dtype)
+
+
+@method("cumprod")
+def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:  # noqa: A002
+    """Running product along dim; the gradient is exact with zeros in the input."""
+    return _cum(cumprod_op, input, dim, dtype)
+
+
+@method("cumsum_")
+def _cumsum_(self: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    return apply_inplace(cumsum_op, self, (), {"dim": _one_dim(self, dim)})
+
+
+@method("cumprod_")
+def _cumprod_(self: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    return apply_inplace(cumprod_op, self, (), {"dim": _one_dim(self, dim)})
+
+
+def _cumext_impl(x: np.ndarray, dim: int, is_max: bool) -> tuple[np.ndarray, np.ndarray]:
+    if x.ndim == 0:
+        return x.copy(), np.zeros((), np.int64)
+    xm = np.moveaxis(x, dim, -1)
+    n = xm.shape[-1]
+    vals = np.empty_like(xm)
+    idx = np.empty(xm.shape, np.int64)
+    if n:
+        vals[..., 0], idx[..., 0] = xm[..., 0], 0
+        for i in range(1, n):
+            prev, cur = vals[..., i - 1], xm[..., i]
+            # PyTorch: ties move the index forward; NaN sticks once seen
+            take = (cur >= prev) if is_max else (cur <= prev)
+            if xm.dtype.kind == "f":
+                take = (take | np.isnan(cur)) & ~np.isnan(prev)
+            vals[..., i] = np.where(take, cur, prev)
+            idx[..., i] = np.where(take, i, idx[..., i - 1])
+    return np.moveaxis(vals, -1, dim), np.moveaxis(idx, -1, dim)
+
+
+def _cumext_vjp(g: Any, ins: Any, out: Any, p: dict) -> Tensor:
+    from .creation import zeros
+
+    x = ins[0]
+    if x._data.ndim == 0:
+        return grad_for(g[0], x)
+    return zeros(tuple(x._data.shape), dtype=g[0].dtype).scatter_add(p["dim"], out[1], g[0])
+
+
+cummax_op = Op("cummax", lambda x, dim: _cumext_impl(x, dim, True), _cumext_vjp,
+               "CummaxBackward0", save="o", nout=2, group="library", diff_outs=(0,))
+cummin_op = Op("cummin", lambda x, dim: _cumext_impl(x, dim, False), _cumext_vjp,
+               "CumminBackward0", save="o", nout=2, group="library", diff_outs=(0,))
+
+
+@method("cummax")
+def cummax(input: Tensor, dim: int) -> Any:  # noqa: A002
+    """Running maximum and its index along dim."""
+    return cummax_rt(*apply(cummax_op, (input,), {"dim": _one_dim(input, dim)}))
+
+
+@method("cummin")
+def cummin(input: Tensor, dim: int) -> Any:  # noqa: A002
+    """Running minimum and its index along dim."""
+    return cummin_rt(*apply(cummin_op, (input,), {"dim": _one_dim(input, dim)}))
+
+
+# ---------------------------------------------------------------------------------------------
+# all, any, count_nonzero, allclose, equal
+
+def _logical(fn: Any) -> Any:
+    def impl(x: np.ndarray, dim: tuple, keepdim: bool) -> np.ndarray:
+        r = np.asarray(fn(x, axis=dim, keepdims=keepdim))
+        return r.astype(np.uint8) if x.dtype == np.uint8 else r
+
+    return impl
+
+
+all_op = Op("all", _logical(np.all), group="library")
+any_op = Op("any", _logical(np.any), group="library")
+
+
+def _logical_dims(x: Tensor, dim: Any) -> tuple[int, ...]:
+    if isinstance(dim, (tuple, list)) and not dim:
+        return ()
+    return _reduce_dims(x, dim)
+
+
+@method("all")
+def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001, A002
+    """Whether every element (along dim) is non-zero; bool (uint8 for uint8 input)."""
+    return apply(all_op, (input,), {"dim": _logical_dims(input, dim), "keepdim": bool(keepdim)})
+
+
+@method("any")
+def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001, A002
+    """Whether any element (along dim) is non-zero; bool (uint8 for uint8 input)."""
+    return apply(any_op, (input,), {"dim": _logical_dims(input, dim), "keepdim": bool(keepdim)})
+
+
+def _count_impl(x: np.ndarray, dim: tuple) -> np.ndarray:
+    return np.asarray(np.count_nonzero(x, axis=dim), np.int64)
+
+
+count_op = Op("count_nonzero", _count_impl, group="library")
+
+
+@method("count_nonzero")
+def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:  # noqa: A002
+    """Number of non-zero elements (along dim), int64."""
+    return apply(count_op, (input,), {"dim": _reduce_dims(input, dim)})
+
+
+@method("allclose")
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,  # noqa: A002
+             equal_nan: bool = False) -> bool:
+    """|input - other| <= atol + rtol * |other| everywhere (broadcasting; same dtype)."""
+    if not isinstance(other, Tensor):
+        raise TypeError(
+            f"allclose(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}"
+        )
+    if input.dtype is not other.dtype:
+        raise RuntimeError(f"{_torch_name(input.dtype)} did not match {_torch_name(other.dtype)}")
+    a, b = input._data, other._data
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        from ._util import bcast_error
+
+        raise bcast_error(tuple(a.shape), tuple(b.shape)) from None
+    return bool(np.all(np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+
+
+@method("equal")
+def equal(input: Tensor, other: Tensor) -> bool:  # noqa: A002
+    """True when both have the same shape and the same values (NaN never equals)."""
+    a, b = input._data, other._data
+    return a.shape == b.shape and bool(np.array_equal(a, b))
+
+
+__all__ = [n for n, v in list(globals().items())
+           if not n.startswith("_") and callable(v) and getattr(v, "__module__", "") == __name__
+           and not isinstance(v, type)]
