@@ -28,3 +28,7 @@ from .ops import *  # noqa: E402,F403  (attaches Tensor methods and defines the 
 dtype = dtypes.dtype
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
+
+from .tracing import jit, TraceError  # noqa: E402
+from .tracing.debug import set_debug  # noqa: E402
+from .codegen import get_num_threads, set_num_threads  # noqa: E402

@@ -158,6 +158,8 @@ class Tensor:
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                 "instead."
             )
+        if type(self._data) is not np.ndarray:
+            return np.asarray(self._data)  # a traced value: raises TraceError
         return self._data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:

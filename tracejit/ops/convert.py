@@ -84,7 +84,7 @@ def _fill_impl(x: np.ndarray, value: Any) -> np.ndarray:
     return np.full(x.shape, value, dtype=x.dtype)
 
 
-fill_op = Op("fill", _fill_impl, lambda g, i, o, p: g * 0, "FillBackward0", group="unary")
+fill_op = Op("fill", _fill_impl, lambda g, i, o, p: g * 0, "FillBackward2", group="unary")
 zero_op = Op("fill", _fill_impl, lambda g, i, o, p: g * 0, "ZeroBackward0", group="unary")
 
 

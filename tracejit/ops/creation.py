@@ -75,7 +75,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
             a = np.array(_to_numpy(data))
         except ValueError as e:
             raise ValueError(f"expected sequence of equal-length lists: {e}") from None
-    a = np.ascontiguousarray(a.astype(dt.np, copy=False))
+    a = a.astype(dt.np, order="C", copy=False)  # ascontiguousarray would make 0-d 1-d
     return _finish(a, requires_grad, device)
 
 

@@ -252,6 +252,21 @@ def _sub_checked(a: np.ndarray, b: np.ndarray, alpha: Any = 1) -> np.ndarray:
     return _sub(a, b, alpha)
 
 
+def _is_bool(v: Any) -> bool:
+    return (v._data.dtype.kind == "b") if isinstance(v, Tensor) else isinstance(v, (bool, np.bool_))
+
+
+def _check_bool_sub(x: Any, y: Any) -> None:
+    """PyTorch refuses subtraction with any bool operand, even one promoted to a number."""
+    if _is_bool(x) or _is_bool(y):
+        if _is_bool(x) and _is_bool(y):
+            _sub_checked(np.zeros(0, bool), np.zeros(0, bool))
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+
+
 def _floor_divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if a.dtype.kind in "iu" and not np.all(b):
         raise RuntimeError("ZeroDivisionError")
@@ -273,6 +288,8 @@ def _minimum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _pow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if a.dtype.kind == "b":
+        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
     if a.dtype.kind in "iu" and np.any(b < 0):
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     return np.power(a, b)
@@ -344,6 +361,8 @@ def binary(op: Op, kind: str, x: Any, y: Any, params: dict | None = None) -> Ten
         if dt is not None:
             x, y = cast(x, dt), cast(y, dt)
     else:
+        if op.name == "sub":
+            _check_bool_sub(x, y)
         if not isinstance(x, Tensor):
             if not isinstance(y, Tensor):
                 raise TypeError(f"{op.name}(): expected a Tensor, got {type(x).__name__}")
@@ -404,6 +423,8 @@ def _make_binary(name: str, spec: tuple) -> None:
         return binary(op, kind, input, other, kw or None)
 
     def fn_(self: Tensor, other: Any, **kw: Any) -> Tensor:
+        if name == "sub":
+            _check_bool_sub(self, other)
         dt = promote(self, other)
         if kind == "true_div" and dt._cat < 2:
             dt = dtypes.get_default_dtype()
@@ -442,7 +463,7 @@ for _alias, _target in (("true_divide", "div"), ("divide", "div"), ("multiply", 
 def _pow_scalar_impl(x: np.ndarray, exponent: Any) -> np.ndarray:
     if x.dtype.kind in "iu" and isinstance(exponent, int) and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
-    return np.power(x, np.asarray(exponent, dtype=x.dtype))
+    return np.power(x, np.asarray(exponent, dtype=x.dtype)).astype(x.dtype, copy=False)
 
 
 def _grad_pow_scalar(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
@@ -458,6 +479,8 @@ pow_scalar_op = Op("pow_scalar", _pow_scalar_impl, _grad_pow_scalar, "PowBackwar
 
 
 def _rpow_impl(x: np.ndarray, base: Any) -> np.ndarray:
+    if x.dtype.kind == "b":
+        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
     return np.power(np.asarray(base, dtype=x.dtype), x)
 
 
@@ -494,6 +517,7 @@ rsub_op = Op("rsub", _rsub_impl, lambda g, i, o, p: -g if p["alpha"] == 1 else g
 
 
 def _rsub(self: Tensor, other: Any) -> Tensor:
+    _check_bool_sub(self, other)
     if is_scalar(other):
         dt = promote(self, other)
         return apply(rsub_op, (cast(self, dt),), {"other": other, "alpha": 1})
@@ -581,6 +605,8 @@ method("where")(lambda self, condition, y: where(condition, self, y))
 
 
 def _clamp_impl(x: np.ndarray, min: Any, max: Any) -> np.ndarray:  # noqa: A002
+    if x.dtype.kind == "b":
+        raise NotImplementedError("\"clamp\" not implemented for 'Bool'")
     out = x
     if min is not None:
         out = np.maximum(out, np.asarray(min, dtype=x.dtype))

@@ -68,14 +68,13 @@ def _rebuild(obj: Any, it: Any) -> Any:
 
 
 def _leaves(spec: Any, out: list) -> list:
-    if isinstance(spec, tuple) and spec and spec[0] == "T":
-        out.append(spec)
-    elif isinstance(spec, tuple) and spec and spec[0] in ("tuple", "list"):
-        for s in spec[1]:
-            _leaves(s, out)
-    elif isinstance(spec, tuple) and spec and spec[0] == "dict":
-        for _, s in spec[1]:
-            _leaves(s, out)
+    """The tensor specs ("T", shape, dtype, requires_grad, path) inside a signature."""
+    if isinstance(spec, tuple):
+        if spec and spec[0] == "T":
+            out.append(spec)
+        else:
+            for s in spec:
+                _leaves(s, out)
     return out
 
 
@@ -85,6 +84,8 @@ def _miss_reason(old: Any, new: Any) -> str:
     if old[0] != new[0]:
         return f"grad mode changed: {old[0]} -> {new[0]}"
     a, b = _leaves(old[1], []), _leaves(new[1], [])
+    a = [x for x in a if isinstance(x[1], tuple)]
+    b = [x for x in b if isinstance(x[1], tuple)]
     for x, y in zip(a, b):
         if x != y:
             what = [f"{n} {p} -> {q}" for n, p, q in
@@ -505,5 +506,8 @@ def jit(fn: Any = None, *, static_argnums: Any = (), static_argnames: Any = (),
         jf.module = fn
     return jf
 
+
+jit.TraceError = TraceError  # type: ignore[attr-defined]  # tracejit.jit.TraceError
+jit.JitFunction = JitFunction  # type: ignore[attr-defined]
 
 __all__ = ["jit", "JitFunction", "TraceError", "CompiledFunctionBackward", "CacheInfo"]

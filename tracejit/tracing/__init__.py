@@ -1,4 +1,7 @@
-"""The tracing JIT: trace once per signature, optimise, fuse, compile to LLVM, replay."""
+"""The tracing JIT: trace once per signature, optimise, fuse, compile to LLVM, replay.
+
+`tracejit.jit` is the function `api.jit`; `tracejit.jit.TraceError` is an attribute of it.
+"""
 from .api import CacheInfo, CompiledFunctionBackward, JitFunction, Lowered, jit
 from .graph import Graph
 from .trace import TraceError

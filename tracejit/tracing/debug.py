@@ -6,7 +6,17 @@ import os
 import sys
 
 
+_override: list[int | None] = [None]
+
+
+def set_debug(level: int | None) -> None:
+    """Set the debug level from code (None: back to the TRACEJIT_DEBUG variable)."""
+    _override[0] = level
+
+
 def level() -> int:
+    if _override[0] is not None:
+        return _override[0]
     try:
         return int(os.environ.get("TRACEJIT_DEBUG", "0") or 0)
     except ValueError:
