@@ -58,7 +58,7 @@ def tj_input(a: Any, requires_grad: bool = False) -> Any:
 def torch_input(torch: Any, a: Any, requires_grad: bool = False) -> Any:
     if not isinstance(a, np.ndarray):
         return a
-    t = torch.from_numpy(np.ascontiguousarray(a).copy())
+    t = torch.from_numpy(np.array(a, copy=True, order="C"))  # ascontiguousarray: 0-d→1-d
     if requires_grad:
         t.requires_grad_(True)
     return t

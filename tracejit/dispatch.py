@@ -25,7 +25,7 @@ class Op:
     """One op: forward kernel, backward rule and the PyTorch name of its node."""
 
     __slots__ = ("name", "impl", "vjp", "node_cls", "save", "view", "nout", "group",
-                 "diff_outs")
+                 "diff_outs", "diff_ins")
 
     def __init__(
         self,
@@ -38,6 +38,7 @@ class Op:
         nout: int = 1,
         group: str = "other",
         diff_outs: tuple[int, ...] | None = None,
+        diff_ins: tuple[int, ...] | None = None,
     ) -> None:
         self.name = name
         self.impl = impl
@@ -49,6 +50,9 @@ class Op:
         self.nout = nout
         self.group = group
         self.diff_outs = diff_outs if diff_outs is not None else tuple(range(nout))
+        # the inputs that get an edge in next_functions (PyTorch leaves out e.g. where's
+        # condition); vjp returns one gradient per such input. None: every input.
+        self.diff_ins = diff_ins
 
     def __repr__(self) -> str:
         return f"Op({self.name})"
@@ -99,7 +103,7 @@ def _record(op: Op, inputs: tuple[Tensor, ...], outs: tuple[Tensor, ...], params
     node._params = params
     node._nout = op.nout
     edges = []
-    for t in inputs:
+    for t in inputs if op.diff_ins is None else [inputs[i] for i in op.diff_ins]:
         if t._rg:
             fn = t.grad_fn
             edges.append((fn, t._output_nr) if fn is not None else (t._accumulator(), 0))

@@ -567,14 +567,15 @@ def _grad_where(g: Tensor, ins: Any, out: Any, p: dict) -> tuple:
     c, x, y = ins
     gx = grad_for(where(c, g, 0.0), x) if x._rg else None
     gy = grad_for(where(c, 0.0, g), y) if y._rg else None
-    return None, gx, gy
+    return gx, gy
 
 
 def _where_impl(c: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.where(c, x, y)
 
 
-where_op = Op("where", _where_impl, _grad_where, "WhereBackward0", save="i", group="where")
+where_op = Op("where", _where_impl, _grad_where, "WhereBackward0", save="i", group="where",
+              diff_ins=(1, 2))
 
 
 def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:  # noqa: A002
@@ -658,7 +659,7 @@ method("clamp_max_")(lambda self, max: clamp_(self, max=max))
 
 
 def square(input: Tensor) -> Tensor:  # noqa: A002
-    return input * input
+    return pow(input, 2)  # PowBackward0, as PyTorch
 
 
 method("square")(square)

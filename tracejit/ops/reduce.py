@@ -233,30 +233,10 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A002
     return apply(op, (input,), params)
 
 
-def _nanmean_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
-    from .elementwise import where
-
-    x = ins[0]
-    keep = ~x.isnan()
-    cnt = keep.sum(p["dim"], keepdim=True)
-    return where(keep, _expand_grad(g, x, p["dim"], p["keepdim"]) / cnt, 0.0)
-
-
-def _nanmean_impl(x: np.ndarray, dim: tuple, keepdim: bool) -> np.ndarray:
-    keep = ~np.isnan(x)
-    acc = np.float32 if x.dtype == np.float16 else x.dtype
-    s = np.sum(np.where(keep, x, 0), axis=dim, keepdims=keepdim, dtype=acc)
-    return (s / np.sum(keep, axis=dim, keepdims=keepdim)).astype(x.dtype)
-
-
-nanmean_op = Op("nanmean", _nanmean_impl, _nanmean_vjp, "NanmeanBackward0", save="i",
-                group="library")
-
-
 @method("nanmean")
 def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A002
             dtype: Any = None) -> Tensor:
-    """Mean over the non-NaN elements."""
+    """Mean over the non-NaN elements: nansum / count, as PyTorch composes it (DivBackward0)."""
     if dtype is not None:
         input = cast(input, dtypes.as_dtype(dtype))
     if not _is_float(input):
@@ -264,7 +244,9 @@ def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A
             "nanmean(): expected input to have floating point or complex dtype but got "
             f"{_torch_name(input.dtype)}"
         )
-    return apply(nanmean_op, (input,), {"dim": _reduce_dims(input, dim), "keepdim": bool(keepdim)})
+    dims = _reduce_dims(input, dim)
+    keep = ~input.isnan()
+    return nansum(input, dims, keepdim) / keep.sum(dims, keepdim=keepdim)
 
 
 def _prod_impl(x: np.ndarray, dim: tuple, keepdim: bool, dtype: str | None = None) -> np.ndarray:
@@ -650,6 +632,9 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
     """torch.norm: the vector norm of the flattened input or over dim ('fro' is the 2-norm)."""
     if isinstance(p, str):
         if p == "fro":
+            if dim is not None and not isinstance(dim, (int, np.integer)) and len(dim) > 2:
+                got = " ".join(str(d) for d in dim)
+                raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {got}")
             p = 2
         elif p == "nuc":
             raise NotImplementedError("tracejit.norm: the nuclear norm is not supported")

@@ -48,13 +48,19 @@ def _scatter_vjp(g: Any, ins: Any, out: Any, p: dict) -> Tensor:
 
 sort_op = Op("sort", _sort_impl, _scatter_vjp, "SortBackward0", save="o", nout=2,
              group="library", diff_outs=(0,))
+# PyTorch records its ``sort.stable`` overload (SortBackward1) whenever ``stable`` is passed
+sort_stable_op = Op("sort", _sort_impl, _scatter_vjp, "SortBackward1", save="o", nout=2,
+                    group="library", diff_outs=(0,))
+_UNSET: Any = object()
 
 
 @method("sort")
-def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:  # noqa: A002
+def sort(input: Tensor, dim: int = -1, descending: bool = False, *,  # noqa: A002
+         stable: bool | None = _UNSET) -> Any:
     """Sorted values and the indices that sort them (stable; NaN last ascending)."""
     d = _one_dim(input, dim)
-    return sort_rt(*apply(sort_op, (input,), {"dim": d, "descending": bool(descending)}))
+    op = sort_op if stable is _UNSET else sort_stable_op
+    return sort_rt(*apply(op, (input,), {"dim": d, "descending": bool(descending)}))
 
 
 def _argsort_impl(x: np.ndarray, dim: int, descending: bool) -> np.ndarray:
@@ -68,7 +74,7 @@ argsort_op = Op("argsort", _argsort_impl, group="library")
 
 @method("argsort")
 def argsort(input: Tensor, dim: int = -1, descending: bool = False,  # noqa: A002
-            stable: bool = False) -> Tensor:
+            stable: bool | None = False) -> Tensor:
     """The indices that sort input along dim."""
     d = _one_dim(input, dim)
     return apply(argsort_op, (input,), {"dim": d, "descending": bool(descending)})
@@ -132,6 +138,8 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any
     """The k-th smallest element (1-based) along dim and its index."""
     d = _one_dim(input, dim)
     n = input._data.shape[d] if input._data.ndim else 1
+    if n == 0:
+        raise IndexError(f"kthvalue(): Expected reduction dim {d} to have non-zero size.")
     k = int(k)
     if not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")

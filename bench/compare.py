@@ -1,0 +1,216 @@
+"""Side-by-side benchmarks: tracejit against every installed peer, in one run.
+
+    python bench/compare.py [--only NAME ...] [--quick]
+
+Peers are skipped when absent (numpy is always there; torch==2.13.0 and jax from the
+registry are the others). Each workload's systems alternate round by round; the table gives
+medians and the ratio peer/tracejit (> 1 means tracejit is faster). Results go to
+bench/results/<machine>.md.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import timing  # noqa: E402
+
+import tracejit as tj  # noqa: E402
+
+try:
+    import torch
+except ImportError:  # pragma: no cover
+    torch = None
+try:
+    import jax
+    import jax.numpy as jnp
+except ImportError:  # pragma: no cover
+    jax = None
+
+RESULTS: list[tuple[str, dict[str, dict[str, float]], str]] = []
+
+
+def _chain_np(x, y):
+    return np.tanh(x * y + 0.5) * (1 / (1 + np.exp(-x))) - np.maximum(y, 0) * 0.1 \
+        + np.exp(-x * x)
+
+
+def _chain_tj(x, y):
+    return (x * y + 0.5).tanh() * x.sigmoid() - y.relu() * 0.1 + (-(x * x)).exp()
+
+
+def _chain_torch(x, y):
+    return torch.tanh(x * y + 0.5) * torch.sigmoid(x) - torch.relu(y) * 0.1 + torch.exp(-x * x)
+
+
+def _chain_jax(x, y):
+    return jnp.tanh(x * y + 0.5) * jax.nn.sigmoid(x) - jax.nn.relu(y) * 0.1 + jnp.exp(-x * x)
+
+
+def bench_eager_overhead(quick: bool) -> None:
+    """Per-op eager overhead on 16 elements (the dispatch cost, not the math)."""
+    a, b = tj.ones(16), tj.ones(16)
+    ar = tj.ones(16, requires_grad=True)
+    an, bn = np.ones(16, np.float32), np.ones(16, np.float32)
+    cases = {
+        "add": ({"tracejit": lambda: a + b, "numpy": lambda: an + bn}, lambda x, y: x + y),
+        "mul": ({"tracejit": lambda: a * b, "numpy": lambda: an * bn}, lambda x, y: x * y),
+        "add, requires_grad": ({"tracejit": lambda: ar + b}, lambda x, y: x + y),
+        "mul, requires_grad": ({"tracejit": lambda: ar * b}, lambda x, y: x * y),
+    }
+    for name, (systems, op) in cases.items():
+        if torch is not None:
+            xt = torch.ones(16, requires_grad="requires_grad" in name)
+            yt = torch.ones(16)
+            systems["torch eager"] = lambda op=op, xt=xt, yt=yt: op(xt, yt)
+        RESULTS.append((f"eager {name} (16 el.)", timing.compare(systems, 9 if quick else 15),
+                        "tracejit"))
+    g = tj.ones(16)
+
+    def tj_backward() -> None:
+        (ar * b + b).backward(g)
+
+    systems = {"tracejit": tj_backward}
+    if torch is not None:
+        xt, yt, gt = torch.ones(16, requires_grad=True), torch.ones(16), torch.ones(16)
+        systems["torch eager"] = lambda: (xt * yt + yt).backward(gt)
+    RESULTS.append(("eager mul+add+backward (16 el.)", timing.compare(systems), "tracejit"))
+
+
+def bench_chain(quick: bool) -> None:
+    """The fused chain on 2^20 and 2^24 float32."""
+    for p in (20,) if quick else (20, 24):
+        n = 1 << p
+        rng = np.random.default_rng(0)
+        xn = rng.standard_normal(n, dtype=np.float32)
+        yn = rng.standard_normal(n, dtype=np.float32)
+        x, y = tj.tensor(xn), tj.tensor(yn)
+        f = tj.jit(_chain_tj)
+        systems = {"tracejit.jit": lambda: f(x, y), "numpy": lambda: _chain_np(xn, yn),
+                   "tracejit eager": lambda: _chain_tj(x, y)}
+        if torch is not None:
+            xt, yt = torch.from_numpy(xn), torch.from_numpy(yn)
+            systems["torch eager"] = lambda: _chain_torch(xt, yt)
+            tc = torch.compile(_chain_torch)
+            systems["torch.compile"] = lambda: tc(xt, yt)
+        if jax is not None:
+            jf = jax.jit(_chain_jax)
+            xj, yj = jnp.asarray(xn), jnp.asarray(yn)
+            systems["jax.jit"] = lambda: jf(xj, yj).block_until_ready()
+        got = f(x, y).numpy()
+        np.testing.assert_allclose(got, _chain_np(xn, yn), rtol=1e-5, atol=1e-6)
+        RESULTS.append((f"fused chain, 2^{p} float32", timing.compare(
+            systems, 7 if quick or p > 20 else 11, 0.05), "tracejit.jit"))
+
+
+def bench_jit_overhead(quick: bool) -> None:
+    """Per-call overhead of a jitted (x + 1) * 2 on 16 elements."""
+    x = tj.ones(16)
+    f = tj.jit(lambda v: (v + 1) * 2)
+    systems = {"tracejit.jit": lambda: f(x)}
+    if jax is not None:
+        jf = jax.jit(lambda v: (v + 1) * 2)
+        xj = jnp.ones(16)
+        systems["jax.jit"] = lambda: jf(xj).block_until_ready()
+    if torch is not None:
+        tc = torch.compile(lambda v: (v + 1) * 2)
+        xt = torch.ones(16)
+        systems["torch.compile"] = lambda: tc(xt)
+    RESULTS.append(("jit per-call overhead, (x+1)*2 on 16 el.", timing.compare(systems),
+                    "tracejit.jit"))
+
+
+_FRESH = """
+import os, time, numpy as np
+t0 = time.perf_counter()
+import tracejit as tj
+t1 = time.perf_counter()
+x = tj.tensor(np.ones(1 << 20, np.float32)); y = tj.tensor(np.ones(1 << 20, np.float32))
+f = tj.jit(lambda x, y: (x * y + 0.5).tanh() * x.sigmoid() - y.relu() * 0.1 + (-(x * x)).exp())
+t2 = time.perf_counter(); f(x, y); t3 = time.perf_counter()
+from tracejit import codegen
+print(t1 - t0, t3 - t2, codegen.cache_stats()["compiled"])
+"""
+
+
+def bench_first_call(quick: bool) -> None:
+    """First-call latency (trace + optimise + compile), cold and with a warm disk cache."""
+    import tempfile
+
+    rows = {}
+    with tempfile.TemporaryDirectory() as d:
+        env = dict(os.environ, TRACEJIT_CACHE_DIR=d)
+        for label in ("cold cache", "warm disk cache"):
+            samples = []
+            for _ in range(1 if label == "cold cache" else 5):
+                if label == "cold cache":
+                    env["TRACEJIT_CACHE_DIR"] = tempfile.mkdtemp(dir=d)
+                out = subprocess.run([sys.executable, "-c", _FRESH], env=env, check=True,
+                                     capture_output=True, text=True).stdout.split()
+                samples.append(float(out[1]))
+            if label == "cold cache":
+                env["TRACEJIT_CACHE_DIR"] = os.path.join(d, os.listdir(d)[0])
+            med = float(np.median(samples))
+            rows[f"first call, {label}"] = {"median": med, "iqr": 0.0, "min": min(samples)}
+    RESULTS.append(("first call of the chain (2^20), fresh process", rows, ""))
+
+
+WORKLOADS = {
+    "eager": bench_eager_overhead,
+    "chain": bench_chain,
+    "overhead": bench_jit_overhead,
+    "first_call": bench_first_call,
+}
+
+
+def machine() -> str:
+    return f"{platform.machine()}-{os.cpu_count()}cpu"
+
+
+def report() -> str:
+    lines = [f"# tracejit benchmarks on {machine()}", "",
+             f"Measured {datetime.date.today()} with `python bench/compare.py`; "
+             f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+             f"Python {platform.python_version()}, numpy {np.__version__}"
+             + (f", torch {torch.__version__}" if torch else "")
+             + (f", jax {jax.__version__}" if jax else "") + ".",
+             "Medians over alternating rounds; ratio = system time / reference time.", ""]
+    for title, res, ref in RESULTS:
+        lines += [f"## {title}", "", "| system | median | IQR | ratio |", "|---|---|---|---|"]
+        base = res.get(ref, {}).get("median")
+        for name, r in sorted(res.items(), key=lambda kv: kv[1]["median"]):
+            ratio = f"{r['median'] / base:.2f}" if base else ""
+            lines.append(f"| {name} | {timing.fmt_time(r['median'])} | "
+                         f"{timing.fmt_time(r['iqr'])} | {ratio} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--only", nargs="*", choices=list(WORKLOADS))
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    for name in args.only or list(WORKLOADS):
+        t0 = time.perf_counter()
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        WORKLOADS[name](args.quick)
+        print(f"  {name} done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    text = report()
+    print(text)
+    os.makedirs(os.path.join(os.path.dirname(__file__), "results"), exist_ok=True)
+    path = os.path.join(os.path.dirname(__file__), "results", f"{machine()}.md")
+    with open(path, "w") as fh:
+        fh.write(text + "\n")
+    print(f"wrote {path}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
