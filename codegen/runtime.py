@@ -93,6 +93,32 @@ def classify(a: np.ndarray) -> str:
 
 
 
+def _probe_data_offset() -> int | None:
+    """Offset of the data pointer in numpy's array struct (PyArrayObject_fields.data).
+
+    Reading it with ctypes costs ~0.1 µs against ~0.8 µs for ``a.ctypes.data``, which matters
+    on the per-call path. Checked against ``ctypes.data`` once; None falls back.
+    """
+    probe = np.arange(8, dtype=np.float64)[3:]
+    off = 2 * ctypes.sizeof(ctypes.c_void_p)  # after PyObject_HEAD
+    try:
+        if ctypes.c_void_p.from_address(id(probe) + off).value == probe.ctypes.data:
+            return off
+    except (ValueError, OSError):  # pragma: no cover
+        pass
+    return None  # pragma: no cover
+
+
+_DATA_OFFSET = _probe_data_offset()
+_from_address = ctypes.c_void_p.from_address
+
+
+def data_ptr(a: np.ndarray) -> int:
+    if _DATA_OFFSET is None or type(a) is not np.ndarray:  # pragma: no cover
+        return a.ctypes.data
+    return _from_address(id(a) + _DATA_OFFSET).value or 0
+
+
 class PreparedKernel:
     """A compiled variant with everything precomputed for a cheap ``__call__``."""
 
@@ -121,8 +147,8 @@ class PreparedKernel:
         if n_outer == 0 or (self.flat and total == 0):
             return list(outputs)
         vals = list(shape)
-        vals += [a.ctypes.data for a in inputs]
-        vals += [o.ctypes.data for o in outputs]
+        vals += [data_ptr(a) for a in inputs]
+        vals += [data_ptr(o) for o in outputs]
         for j in self._strided:
             isz = self._itemsize[j]
             vals += [s // isz for s in inputs[j].strides]

@@ -15,6 +15,9 @@ import pytest
 
 import tracejit as tj
 
+# both libraries warn on var/std with no degrees of freedom; checked once, ignored elsewhere
+pytestmark = pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0")
+
 INF, NAN = math.inf, math.nan
 FD_EPS, FD_TOL = 1e-6, 1e-5
 
@@ -887,8 +890,20 @@ def test_var_std_signatures() -> None:
     np.testing.assert_allclose(npv(mu), a.mean(1), rtol=1e-12)
     s, mu = tj.std_mean(x, unbiased=False)
     np.testing.assert_allclose(npv(s), a.std(), rtol=1e-12)
-    assert math.isnan(tj.tensor([1.0]).var().item())
-    assert tj.tensor([1.0, 2.0]).var(correction=2).item() == INF
+    with pytest.warns(UserWarning, match=r"var\(\): degrees of freedom is <= 0"):
+        assert math.isnan(tj.tensor([1.0]).var().item())
+    with pytest.warns(UserWarning, match=r"std\(\): degrees of freedom is <= 0"):
+        assert tj.tensor([1.0, 2.0]).std(correction=2).item() == INF
+
+
+def test_softmax_implicit_dim() -> None:
+    x = tj.tensor([[1.0, 2.0], [3.0, 5.0]])
+    with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
+        y = tj.softmax(x)
+    np.testing.assert_allclose(npv(y), npv(x.softmax(1)))
+    with pytest.warns(UserWarning, match="Implicit dimension choice for log_softmax"):
+        y = tj.log_softmax(x[0])
+    np.testing.assert_allclose(npv(y), npv(x[0].log_softmax(0)))
 
 
 def test_functions_and_methods_exist() -> None:

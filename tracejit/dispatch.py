@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .autograd import grad_mode
-from .autograd.node import OpNode, node_class
+from .autograd.node import node_class
 from .tensor import Tensor
 
 _grad = grad_mode._enabled

@@ -12,8 +12,8 @@ import numpy as np
 from . import dtypes
 from .autograd import grad_mode
 from .autograd.node import AccumulateGrad
-from .device import device as _device
 from .device import cpu as _cpu
+from .device import device as _device
 
 _BY_NP = dtypes._BY_NP
 
@@ -179,7 +179,7 @@ class Tensor:
     def __bool__(self) -> bool:
         if self._data.size != 1:
             raise RuntimeError(
-                f"Boolean value of Tensor with more than one value is ambiguous"
+                "Boolean value of Tensor with more than one value is ambiguous"
                 if self._data.size > 1 else "Boolean value of Tensor with no values is ambiguous"
             )
         return bool(self.item())

@@ -38,7 +38,7 @@ class FunctionCtx:
 
 
 class _FunctionNode(Node):
-    __slots__ = ("_fn", "_ctx", "_inputs_meta")
+    __slots__ = ("_fn", "_ctx", "_inputs_meta", "_tensor_args", "_nargs")
 
     def apply(self, grads: tuple) -> tuple:
         self._check_saved()
@@ -53,13 +53,14 @@ class _FunctionNode(Node):
         res = self._fn.backward(ctx, *grads)
         if not isinstance(res, tuple):
             res = (res,)
-        n = len(self.next_functions)
-        if len(res) < n:
+        n = self._nargs
+        if len(res) < n or (len(res) > n and any(r is not None for r in res[n:])):
             raise RuntimeError(
                 f"function {type(self).__name__} returned an incorrect number of gradients "
                 f"(expected {n}, got {len(res)})"
             )
-        return tuple(res[:n])
+        # one gradient per forward argument; only the tensor arguments have edges
+        return tuple(res[i] for i in self._tensor_args)
 
     def _release(self) -> None:
         super()._release()
@@ -95,9 +96,13 @@ class Function:
         node._inputs_meta = tuple(
             (tuple(o.shape), o.dtype) if isinstance(o, Tensor) else ((), None) for o in outs
         )
+        # like PyTorch, only tensor arguments get an edge (a number argument has none)
+        node._tensor_args = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
+        node._nargs = len(args)
         edges = []
-        for a in args:
-            if isinstance(a, Tensor) and a._rg:
+        for i in node._tensor_args:
+            a = args[i]
+            if a._rg:
                 edges.append((a.grad_fn, a._output_nr) if a.grad_fn is not None
                              else (a._accumulator(), 0))
             else:

@@ -17,6 +17,13 @@ class _Mode:
 
     mode = True
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        # a bare decorator, @no_grad / @inference_mode, as PyTorch allows
+        if (cls is not set_grad_enabled and len(args) == 1 and not kwargs
+                and callable(args[0]) and not isinstance(args[0], bool)):
+            return cls()(args[0])
+        return super().__new__(cls)
+
     def __enter__(self) -> None:
         self._prev = _enabled[0]
         _enabled[0] = self.mode
@@ -75,3 +82,19 @@ class set_grad_enabled(_Mode):  # noqa: N801
 
     def __exit__(self, *exc: object) -> None:
         _enabled[0] = self._prev
+
+    def __call__(self, fn: Callable) -> Callable:
+        """As a decorator: undo the switch made at construction, apply it per call instead."""
+        _enabled[0] = self._prev
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            prev = _enabled[0]
+            _enabled[0] = mode
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _enabled[0] = prev
+
+        return wrapper

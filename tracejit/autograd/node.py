@@ -13,6 +13,25 @@ _FREED_MSG = (
 )
 
 
+class RemovableHandle:
+    """Returned by the register_*hook methods; ``remove()`` unregisters (PyTorch's handle)."""
+
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks: list, hook: Callable) -> None:
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
 class Node:
     """A backward function on the tape: gradients of outputs in, gradients of inputs out."""
 
@@ -38,19 +57,19 @@ class Node:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} object at {hex(id(self))}>"
 
-    def register_hook(self, fn: Callable) -> Callable:
+    def register_hook(self, fn: Callable) -> RemovableHandle:
         """fn(grad_inputs, grad_outputs) runs after this node; PyTorch's post-hook."""
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(fn)
-        return fn
+        return RemovableHandle(self._hooks, fn)
 
-    def register_prehook(self, fn: Callable) -> Callable:
+    def register_prehook(self, fn: Callable) -> RemovableHandle:
         """fn(grad_outputs) runs before this node and may return replacements."""
         if self._pre_hooks is None:
             self._pre_hooks = []
         self._pre_hooks.append(fn)
-        return fn
+        return RemovableHandle(self._pre_hooks, fn)
 
     def _add_tensor_hook(self, output_nr: int, fn: Callable) -> None:
         if self._tensor_hooks is None:

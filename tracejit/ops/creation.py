@@ -308,8 +308,8 @@ def randint_like(input: Tensor, low: int, high: int | None = None, dtype: Any = 
 # ---- in-place random fills (nn.init, dropout) -------------------------------------------------
 
 def _fill_random(self: Tensor, a: np.ndarray) -> Tensor:
-    from ..dispatch import check_inplace_allowed
     from ..autograd.grad_mode import is_grad_enabled
+    from ..dispatch import check_inplace_allowed
 
     if is_grad_enabled():
         check_inplace_allowed(self)

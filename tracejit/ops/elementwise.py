@@ -13,7 +13,14 @@ from .. import dtypes
 from ..dispatch import Op, apply, apply_inplace
 from ..tensor import Tensor
 from ._util import (
-    _BY_NP, as_tensor_like, bcast_error, cast, grad_for, is_scalar, method, promote,
+    _BY_NP,
+    as_tensor_like,
+    bcast_error,
+    cast,
+    grad_for,
+    is_scalar,
+    method,
+    promote,
     scalar_tensor,
 )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import math
+import warnings
 from collections import namedtuple
 from typing import Any
 
@@ -56,16 +57,32 @@ cummin_rt = _return_type("cummin")
 # ---------------------------------------------------------------------------------------------
 # shared helpers
 
+_DIMS: dict[tuple, tuple[int, ...]] = {}
+
+
 def _reduce_dims(x: Tensor, dim: Any) -> tuple[int, ...]:
     """dim=None/()/int/sequence → the numpy axes to reduce, PyTorch's errors for bad dims."""
     nd = x._data.ndim
+    t = type(dim)
+    if t is int or dim is None or (t is tuple and builtins.all(type(d) is int for d in dim)):
+        key = (dim, nd)
+        r = _DIMS.get(key)
+        if r is None:
+            r = _norm_dims(dim, nd)
+            if len(_DIMS) < 4096:
+                _DIMS[key] = r
+        return r
+    if isinstance(dim, Tensor):
+        return _reduce_dims(x, dim.tolist())
+    return _norm_dims(dim, nd)
+
+
+def _norm_dims(dim: Any, nd: int) -> tuple[int, ...]:
     if dim is None:
         return tuple(range(nd))
     if isinstance(dim, (int, np.integer)) and not isinstance(dim, bool):
         d = wrap_dim(int(dim), nd)
         return (d,) if nd else ()
-    if isinstance(dim, Tensor):
-        return _reduce_dims(x, dim.tolist())
     if not isinstance(dim, (tuple, list)):
         raise TypeError(f"dim must be an int or a tuple of ints, got {type(dim).__name__}")
     if not dim:
@@ -122,18 +139,21 @@ def _expand_grad(g: Tensor, x: Tensor, dims: tuple[int, ...], keepdim: bool) -> 
 # ---------------------------------------------------------------------------------------------
 # sum, mean, prod
 
+_add = np.add.reduce
+
+
 def _sum_impl(x: np.ndarray, dim: tuple, keepdim: bool, dtype: str | None = None) -> np.ndarray:
     if dtype is not None:
         dt = np.dtype(dtype)
         if dt == np.float16:
-            return np.sum(x, axis=dim, keepdims=keepdim, dtype=np.float32).astype(dt)
-        return np.sum(x, axis=dim, keepdims=keepdim, dtype=dt)
+            return _add(x, axis=dim, keepdims=keepdim, dtype=np.float32).astype(dt)
+        return _add(x, axis=dim, keepdims=keepdim, dtype=dt)
     k = x.dtype.kind
     if k in "biu":
-        return np.sum(x, axis=dim, keepdims=keepdim, dtype=np.int64)
-    if x.dtype == np.float16:
-        return np.sum(x, axis=dim, keepdims=keepdim, dtype=np.float32).astype(np.float16)
-    return np.sum(x, axis=dim, keepdims=keepdim)
+        return _add(x, axis=dim, keepdims=keepdim, dtype=np.int64)
+    if k == "f" and x.dtype.itemsize == 2:
+        return _add(x, axis=dim, keepdims=keepdim, dtype=np.float32).astype(np.float16)
+    return _add(x, axis=dim, keepdims=keepdim)
 
 
 def _sum_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
@@ -160,10 +180,6 @@ def _nograd_if_int(dtype: str | None) -> Any:
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A001, A002
         dtype: Any = None) -> Tensor:
     """Sum over dim (all dims by default); integers and bools sum to int64."""
-    if type(dim) is tuple and dtype is None and input._data.ndim:
-        # hot path: sum_to() in every broadcasting backward
-        dims = _reduce_dims(input, dim)
-        return apply(sum_dim_op, (input,), {"dim": dims, "keepdim": keepdim})
     dims = _reduce_dims(input, dim)
     op = sum_op if dim is None and not keepdim else sum_dim_op
     params: dict = {"dim": dims, "keepdim": bool(keepdim)}
@@ -201,9 +217,10 @@ def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A0
 def _mean_impl(x: np.ndarray, dim: tuple, keepdim: bool, dtype: str | None = None) -> np.ndarray:
     if dtype is not None:
         x = x.astype(dtype, copy=False)
-    if x.dtype == np.float16:
-        return np.mean(x, axis=dim, keepdims=keepdim, dtype=np.float32).astype(np.float16)
-    return np.mean(x, axis=dim, keepdims=keepdim)
+    acc = np.float32 if x.dtype == np.float16 else x.dtype
+    s = np.sum(x, axis=dim, keepdims=keepdim, dtype=acc)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.true_divide(s, _numel(x.shape, dim)).astype(x.dtype, copy=False)
 
 
 def _mean_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
@@ -301,11 +318,11 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *,  # noq
 # max, min, amax, amin, argmax, argmin
 
 def _amax_impl(x: np.ndarray, dim: tuple, keepdim: bool) -> np.ndarray:
-    return np.amax(x, axis=dim, keepdims=keepdim)
+    return np.maximum.reduce(x, axis=dim, keepdims=keepdim)
 
 
 def _amin_impl(x: np.ndarray, dim: tuple, keepdim: bool) -> np.ndarray:
-    return np.amin(x, axis=dim, keepdims=keepdim)
+    return np.minimum.reduce(x, axis=dim, keepdims=keepdim)
 
 
 def _even_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
@@ -479,7 +496,9 @@ def _var_impl(x: np.ndarray, dim: tuple, keepdim: bool, correction: float) -> np
     m = np.mean(x, axis=dim, keepdims=True) if n else np.zeros(_keep_shape(x.shape, dim), x.dtype)
     dev = x - m
     ss = np.sum(dev * dev, axis=dim, keepdims=keepdim)
-    return (ss / np.asarray(builtins.max(n - correction, 0), x.dtype)).astype(x.dtype, copy=False)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = ss / np.asarray(builtins.max(n - correction, 0), x.dtype)
+    return r.astype(x.dtype, copy=False)
 
 
 def _std_impl(x: np.ndarray, dim: tuple, keepdim: bool, correction: float) -> np.ndarray:
@@ -515,7 +534,13 @@ def _var_args(name: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool,
         raise RuntimeError("std and var only support floating point and complex dtypes")
     if isinstance(correction, Tensor):
         correction = correction.item()
-    return {"dim": _reduce_dims(input, dim), "keepdim": bool(keepdim), "correction": correction}
+    dims = _reduce_dims(input, dim)
+    if _numel(tuple(input._data.shape), dims) - correction <= 0:
+        warnings.warn(
+            f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
+            "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=3,
+        )
+    return {"dim": dims, "keepdim": bool(keepdim), "correction": correction}
 
 
 @method("var")

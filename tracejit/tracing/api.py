@@ -25,7 +25,7 @@ from .execute import Program
 from .graph import Graph, optimize
 from .trace import Tracer, TraceError
 
-_MISSING = object()
+_grad_on = grad_mode._enabled
 
 
 # ---- argument flattening ---------------------------------------------------------------------
@@ -239,6 +239,7 @@ class JitFunction:
         self.use_cache = cache
         self.maxsize = maxsize
         self._cache: OrderedDict[Any, Entry] = OrderedDict()
+        self._fast: dict[tuple, Entry] = {}
         self._last_key: Any = None
         self._traces = self._hits = self._misses = 0
         self._reasons: list[str] = []
@@ -262,12 +263,26 @@ class JitFunction:
         return (grad_mode.is_grad_enabled(), (tuple(specs), tuple(kspecs))), tensors
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        fast = None
+        if not kwargs:
+            try:  # all-tensor positional arguments: a cheaper key for the common case
+                fast = (_grad_on[0], *[(a._data.shape, a._data.dtype, a._rg) for a in args])
+            except AttributeError:
+                fast = None
+            if fast is not None:
+                entry = self._fast.get(fast)
+                if entry is not None and entry.guards_ok():
+                    self._hits += 1
+                    if debug.level():
+                        debug.log(1, f"{self.__name__}: cache hit")
+                    return entry.run(args)
         key, tensors = self._signature(args, kwargs)
         entry = self._cache.get(key) if self.use_cache else None
         if entry is not None and entry.guards_ok():
             self._hits += 1
             self._cache.move_to_end(key)
-            debug.log(1, f"{self.__name__}: cache hit")
+            if debug.level():
+                debug.log(1, f"{self.__name__}: cache hit")
             return entry.run(tensors)
         reason = "a captured tensor's .grad changed between None and a tensor" \
             if entry is not None else _miss_reason(self._last_key, key)
@@ -281,6 +296,9 @@ class JitFunction:
             self._cache.move_to_end(key)
             while len(self._cache) > self.maxsize:
                 self._cache.popitem(last=False)
+                self._fast.clear()
+            if fast is not None and all(type(a) is Tensor for a in args):
+                self._fast[fast] = entry
         return entry.run(tensors)
 
     # ---- tracing -----------------------------------------------------------------------------
@@ -451,6 +469,7 @@ class JitFunction:
 
     def cache_clear(self) -> None:
         self._cache.clear()
+        self._fast.clear()
 
     def _entry_for(self, args: tuple, kwargs: dict) -> Entry:
         key, tensors = self._signature(args, kwargs)

@@ -14,13 +14,20 @@ def set_debug(level: int | None) -> None:
     _override[0] = level
 
 
-def level() -> int:
-    if _override[0] is not None:
-        return _override[0]
+def _from_env() -> int:
     try:
         return int(os.environ.get("TRACEJIT_DEBUG", "0") or 0)
     except ValueError:
         return 0
+
+
+_env_level = _from_env()  # read once: the hot path must not look up the environment
+
+
+def level() -> int:
+    if _override[0] is not None:
+        return _override[0]
+    return _env_level
 
 
 def log(lvl: int, msg: str) -> None:

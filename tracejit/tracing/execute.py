@@ -20,7 +20,7 @@ class KernelStep:
 
     def __init__(self, plan: KernelPlan, g: Graph) -> None:
         self.plan = plan
-        self.prepared = None
+        self.prepared: dict[tuple, Any] = {}
         full = plan.full_shape
         n = 1
         if plan.perm is not None:
@@ -47,9 +47,16 @@ class KernelStep:
             if perm is not None:
                 a = a.transpose(perm)
             arrays.append(a)
-        outs = cg.run(p.kernel, arrays, shape=self.iter_shape)
+        layouts = tuple([_classify(a) for a in arrays])
+        pk = self.prepared.get(layouts)
+        if pk is None:
+            pk = self.prepared[layouts] = cg.prepare(p.kernel, layouts)
+        outs = pk(arrays, None, self.iter_shape)
         for vid, o, shape in zip(p.out_ids, outs, self.out_shapes):
-            env[vid] = o.reshape(shape)
+            env[vid] = o.reshape(shape) if o.shape != shape else o
+
+
+_classify = cg.classify
 
 
 class OpStep:
@@ -100,6 +107,7 @@ class Program:
             else:
                 self.steps.append(OpStep(grp.nodes[0]))
         self._plan_frees()
+        self._finalize()
         self.lower_seconds = time.perf_counter() - t0
         debug.log(2, f"{label}: {len(g.nodes)} ops -> {len(self.kernels)} fused kernels, "
                      f"{len(self.steps) - len(self.kernels)} library/view steps")
@@ -131,18 +139,24 @@ class Program:
             cg.prepare(plan.kernel, None)
 
     def __call__(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
-        g = self.graph
-        env: list[Any] = [None] * len(g.shapes)
-        for vid, a in g.consts.items():
+        env: list[Any] = self._env_template.copy()
+        for vid, a in zip(self._input_ids, inputs):
             env[vid] = a
-        for vid, a in zip(g.inputs, inputs):
-            env[vid] = a
-        for step, frees in zip(self.steps, self.frees):
+        for step, frees in self._plan:
             step.run(env)
             for v in frees:
                 env[v] = None
+        return [np.array(env[o], copy=True) if c else env[o] for o, c in self._outs]
+
+    def _finalize(self) -> None:
+        g = self.graph
+        self._env_template: list[Any] = [None] * len(g.shapes)
+        for vid, a in g.consts.items():
+            self._env_template[vid] = a
+        self._input_ids = list(g.inputs)
+        self._plan = list(zip(self.steps, self.frees))
         ins = set(g.inputs) | set(g.consts)
-        return [np.array(env[o], copy=True) if o in ins else env[o] for o in g.outputs]
+        self._outs = [(o, o in ins) for o in g.outputs]
 
     def source(self, kind: str = "llvm") -> str:
         """The generated code of every kernel of this graph."""
