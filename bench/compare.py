@@ -84,30 +84,33 @@ def bench_eager_overhead(quick: bool) -> None:
     RESULTS.append(("eager mul+add+backward (16 el.)", timing.compare(systems), "tracejit"))
 
 
+def _chain_systems(n: int) -> dict:
+    rng = np.random.default_rng(0)
+    xn = rng.standard_normal(n, dtype=np.float32)
+    yn = rng.standard_normal(n, dtype=np.float32)
+    x, y = tj.tensor(xn), tj.tensor(yn)
+    f = tj.jit(_chain_tj)
+    np.testing.assert_allclose(f(x, y).numpy(), _chain_np(xn, yn), rtol=1e-5, atol=1e-6)
+    systems = {"tracejit.jit": lambda: f(x, y), "numpy": lambda: _chain_np(xn, yn),
+               "tracejit eager": lambda: _chain_tj(x, y)}
+    if torch is not None:
+        xt, yt = torch.from_numpy(xn), torch.from_numpy(yn)
+        systems["torch eager"] = lambda: _chain_torch(xt, yt)
+        tc = torch.compile(_chain_torch)
+        systems["torch.compile"] = lambda: tc(xt, yt)
+    if jax is not None:
+        jf = jax.jit(_chain_jax)
+        xj, yj = jnp.asarray(xn), jnp.asarray(yn)
+        systems["jax.jit"] = lambda: jf(xj, yj).block_until_ready()
+    return systems
+
+
 def bench_chain(quick: bool) -> None:
     """The fused chain on 2^20 and 2^24 float32."""
     for p in (20,) if quick else (20, 24):
-        n = 1 << p
-        rng = np.random.default_rng(0)
-        xn = rng.standard_normal(n, dtype=np.float32)
-        yn = rng.standard_normal(n, dtype=np.float32)
-        x, y = tj.tensor(xn), tj.tensor(yn)
-        f = tj.jit(_chain_tj)
-        systems = {"tracejit.jit": lambda: f(x, y), "numpy": lambda: _chain_np(xn, yn),
-                   "tracejit eager": lambda: _chain_tj(x, y)}
-        if torch is not None:
-            xt, yt = torch.from_numpy(xn), torch.from_numpy(yn)
-            systems["torch eager"] = lambda: _chain_torch(xt, yt)
-            tc = torch.compile(_chain_torch)
-            systems["torch.compile"] = lambda: tc(xt, yt)
-        if jax is not None:
-            jf = jax.jit(_chain_jax)
-            xj, yj = jnp.asarray(xn), jnp.asarray(yn)
-            systems["jax.jit"] = lambda: jf(xj, yj).block_until_ready()
-        got = f(x, y).numpy()
-        np.testing.assert_allclose(got, _chain_np(xn, yn), rtol=1e-5, atol=1e-6)
-        RESULTS.append((f"fused chain, 2^{p} float32", timing.compare(
-            systems, 7 if quick or p > 20 else 11, 0.05), "tracejit.jit"))
+        rounds = 7 if quick or p > 20 else 11
+        RESULTS.append((f"fused chain, 2^{p} float32",
+                        timing.compare(_chain_systems(1 << p), rounds, 0.05), "tracejit.jit"))
 
 
 def bench_jit_overhead(quick: bool) -> None:

@@ -6,3 +6,4 @@ from .convert import *  # noqa: F403
 from .reduce import *  # noqa: F403
 from .sort import *  # noqa: F403
 from .activation import *  # noqa: F403
+from .conv import *  # noqa: F403

@@ -23,7 +23,7 @@ from ..tensor import Tensor
 from . import debug
 from .execute import Program
 from .graph import Graph, optimize
-from .trace import Tracer, TraceError
+from .trace import TraceError, Tracer
 
 _grad_on = grad_mode._enabled
 

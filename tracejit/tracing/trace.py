@@ -97,7 +97,7 @@ class Var:
 
 
 # ops whose output shape depends on the data: they cannot be traced
-DATA_DEPENDENT = frozenset({"nonzero", "masked_select", "unique"})
+DATA_DEPENDENT = frozenset({"nonzero", "nonzero_tuple", "masked_select", "unique"})
 ELEMENTWISE_GROUPS = frozenset({"unary", "binary", "where", "cast"})
 
 
@@ -178,7 +178,8 @@ class Tracer:
 
     # ---- the hook dispatch.apply calls ----------------------------------------------------
     def bind(self, op: Op, inputs: tuple, params: dict) -> Any:
-        if op.name in DATA_DEPENDENT or (op.name == "getitem" and _has_bool_index(inputs)):
+        if op.name in DATA_DEPENDENT or (op.name in ("index", "index_put")
+                                         and _has_bool_index(inputs)):
             raise TraceError(
                 f"{op.name} has an output shape that depends on the data (at {user_frame()}); "
                 "it cannot be traced. Use tracejit.where or masked_fill with a fixed shape."
