@@ -33,6 +33,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
             item.add_marker(skip)
 
 
+@pytest.fixture(params=["tracejit", "torch"])
+def lib(request: pytest.FixtureRequest):
+    """Run a behaviour test against tracejit and against torch (skipped without torch)."""
+    if request.param == "torch":
+        return pytest.importorskip("torch")
+    import tracejit
+
+    return tracejit
+
+
 @pytest.fixture(autouse=True)
 def _clean_global_state():
     """Restore grad mode and the default dtype after each test (only if tracejit is loaded)."""

@@ -15,8 +15,10 @@ import pytest
 
 import tracejit as tj
 
-# both libraries warn on var/std with no degrees of freedom; checked once, ignored elsewhere
-pytestmark = pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0")
+# Both libraries warn on var/std with no degrees of freedom (checked once, ignored elsewhere);
+# numpy's inf/nan RuntimeWarnings, which tracejit filters outside pytest, are expected here.
+pytestmark = [pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0"),
+              pytest.mark.filterwarnings("ignore::RuntimeWarning")]
 
 INF, NAN = math.inf, math.nan
 FD_EPS, FD_TOL = 1e-6, 1e-5
@@ -160,6 +162,14 @@ def tuple_dims(nd: int) -> list:
     return dims
 
 
+def _lse_dim(d: Any, nd: int) -> Any:
+    """logsumexp needs a dim; dim=() reduces everything in tracejit but fails in torch 2.x
+    (unless the input is 0-d), so the oracle gets the explicit tuple of all dims."""
+    if d is None or (d == () and nd):
+        return tuple(range(nd))
+    return d
+
+
 TUPLE_OPS: dict[str, Callable] = {
     "sum": lambda m, x, d, k: m.sum(x, d, k) if d is not None else
     (m.sum(x) if not k else x.sum(dim=None, keepdim=True)),
@@ -167,10 +177,7 @@ TUPLE_OPS: dict[str, Callable] = {
     "nansum": lambda m, x, d, k: m.nansum(x) if d is None else m.nansum(x, d, k),
     "amax": lambda m, x, d, k: m.amax(x) if d is None else m.amax(x, d, k),
     "amin": lambda m, x, d, k: x.amin() if d is None else x.amin(d, keepdim=k),
-    # dim=() reduces everything in tracejit; torch (2.x) fails on it unless the input is 0-d
-    "logsumexp": lambda m, x, d, k: m.logsumexp(x, d if d not in (None, ()) or x.ndim else (),
-                                                k) if d not in (None, ()) or x.ndim == 0
-    else m.logsumexp(x, tuple(range(x.ndim)), k),
+    "logsumexp": lambda m, x, d, k: m.logsumexp(x, _lse_dim(d, x.ndim), k),
     "var": lambda m, x, d, k: m.var(x) if d is None else m.var(x, d, keepdim=k),
     "var_c0": lambda m, x, d, k: x.var(d, keepdim=k, correction=0),
     "std": lambda m, x, d, k: x.std() if d is None else x.std(d, False, k),

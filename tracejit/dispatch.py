@@ -98,6 +98,8 @@ def apply(op: Op, inputs: tuple[Tensor, ...], params: dict | None = None) -> Any
 
 
 def _record(op: Op, inputs: tuple[Tensor, ...], outs: tuple[Tensor, ...], params: dict) -> None:
+    if op.nout == 1 and outs[0]._data.dtype.kind != "f":
+        return  # integer and bool results never require grad, as in PyTorch (x.long())
     node = op.node_cls()
     node._op = op
     node._params = params
@@ -127,6 +129,8 @@ def _record(op: Op, inputs: tuple[Tensor, ...], outs: tuple[Tensor, ...], params
         node._versions = tuple(vers)
     for i in op.diff_outs:
         o = outs[i]
+        if o._data.dtype.kind != "f":
+            continue
         o._rg = True
         o.grad_fn = node
         o._output_nr = i
@@ -185,8 +189,8 @@ def write_into(self: Tensor, res: Tensor) -> None:
         order = {"b": 0, "u": 1, "i": 1, "f": 2}
         if order[sk] > order[dk]:
             raise RuntimeError(
-                f"result type {res.dtype.name.capitalize()} can't be cast to the desired output "
-                f"type {self.dtype.name.capitalize()}"
+                f"result type {res.dtype.scalar_name} can't be cast to the desired output "
+                f"type {self.dtype.scalar_name}"
             )
     if src.shape != dst.shape:
         try:

@@ -26,6 +26,11 @@ class dtype:  # noqa: N801 - PyTorch's name
     def to_real(self) -> dtype:
         return self
 
+    @property
+    def scalar_name(self) -> str:
+        """PyTorch's ScalarType name, used in its messages: Float, Long, Bool, ..."""
+        return _SCALAR_NAMES[self.name]
+
 
 bool_ = dtype("bool", np.bool_, 0)
 uint8 = dtype("uint8", np.uint8, 1)
@@ -36,6 +41,10 @@ int64 = dtype("int64", np.int64, 1)
 float16 = dtype("float16", np.float16, 2)
 float32 = dtype("float32", np.float32, 2)
 float64 = dtype("float64", np.float64, 2)
+
+_SCALAR_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short",
+                 "int32": "Int", "int64": "Long", "float16": "Half", "float32": "Float",
+                 "float64": "Double"}
 
 ALL = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
 FLOATS = (float16, float32, float64)

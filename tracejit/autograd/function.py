@@ -66,6 +66,13 @@ class _FunctionNode(Node):
         super()._release()
         self._ctx.to_save = ()
 
+    def __getattr__(self, name: str) -> Any:
+        # PyTorch's grad_fn of a custom Function *is* its ctx: z.grad_fn.needs_input_grad,
+        # z.grad_fn.saved_tensors and attributes set in forward read through
+        if name.startswith("__") or name in _FunctionNode.__slots__:
+            raise AttributeError(name)
+        return getattr(self._ctx, name)
+
 
 class Function:
     """Subclass with static ``forward(ctx, ...)`` and ``backward(ctx, *grads)``; call ``apply``."""

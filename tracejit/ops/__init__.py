@@ -7,3 +7,7 @@ from .reduce import *  # noqa: F403
 from .sort import *  # noqa: F403
 from .activation import *  # noqa: F403
 from .conv import *  # noqa: F403
+from .shape import *  # noqa: F403
+from .index import *  # noqa: F403
+from .join import *  # noqa: F403
+from .linalg import *  # noqa: F403

@@ -18,7 +18,7 @@ from .reduce import _one_dim, _torch_name
 
 
 def _shifted(x: np.ndarray, dim: int) -> np.ndarray:
-    m = np.amax(x, axis=dim, keepdims=True)
+    m = np.maximum.reduce(x, axis=dim, keepdims=True)
     return x - m
 
 

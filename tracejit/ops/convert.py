@@ -15,6 +15,12 @@ clone_op = Op("clone", lambda x: np.array(x, copy=True), lambda g, i, o, p: g,
               "CloneBackward0", group="copy")
 
 
+# clone keeps a dense layout (a transposed tensor stays transposed, as in PyTorch);
+# contiguous always produces row-major storage
+contiguous_op = Op("contiguous", lambda x: np.array(x, order="C", copy=True),
+                   lambda g, i, o, p: g, "CloneBackward0", group="copy")
+
+
 @method("clone")
 def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:  # noqa: A002
     return apply(clone_op, (input,))
@@ -25,7 +31,7 @@ def contiguous(input: Tensor, memory_format: Any = None) -> Tensor:  # noqa: A00
     """self when already C-contiguous, else a contiguous copy (CloneBackward0)."""
     if input._data.flags.c_contiguous:
         return input
-    return apply(clone_op, (input,))
+    return apply(contiguous_op, (input,))
 
 
 @method("to")

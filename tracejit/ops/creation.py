@@ -21,35 +21,32 @@ def _finish(a: np.ndarray, requires_grad: bool, device: Any = None) -> Tensor:
 
 
 def _infer_dtype(data: Any) -> dtypes.dtype:
-    """PyTorch's inference for nested Python data: any float → default float, else int/bool."""
+    """PyTorch's inference for nested data: Python floats are the default float, ints int64,
+    bools bool; numpy scalars/arrays and tensors keep their dtype; the result promotes all."""
     kinds = set()
 
     def walk(x: Any) -> None:
         if isinstance(x, Tensor):
             kinds.add(x.dtype)
-        elif isinstance(x, np.ndarray):
+        elif isinstance(x, (np.ndarray, np.generic)):
             kinds.add(dtypes.from_numpy_dtype(x.dtype))
         elif isinstance(x, (list, tuple)):
             for v in x:
                 walk(v)
-        elif isinstance(x, (bool, np.bool_)):
+        elif isinstance(x, bool):
             kinds.add(dtypes.bool_)
-        elif isinstance(x, (int, np.integer)):
+        elif isinstance(x, int):
             kinds.add(dtypes.int64)
-        elif isinstance(x, (float, np.floating)):
+        elif isinstance(x, float):
             kinds.add(dtypes.get_default_dtype())
         else:
             raise TypeError(f"Could not infer dtype of {type(x).__name__}")
 
     walk(data)
-    if not kinds:
-        return dtypes.get_default_dtype()
-    cat = max(k._cat for k in kinds)
-    if cat == 2:
-        floats = [k for k in kinds if k._cat == 2]
-        return floats[0] if len(floats) == 1 and isinstance(data, np.ndarray) else \
-            dtypes.get_default_dtype()
-    return dtypes.int64 if cat == 1 else dtypes.bool_
+    res = None
+    for k in kinds:
+        res = k if res is None else dtypes.promote_types(res, k)
+    return res if res is not None else dtypes.get_default_dtype()
 
 
 def _to_numpy(data: Any) -> Any:
@@ -262,6 +259,8 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
             requires_grad: bool = False) -> Tensor:
     if high is None:
         low, high = 0, low
+    elif isinstance(high, (tuple, list)):  # randint(high, size)
+        low, high, size = 0, low, high
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
                            f">= to={high}")

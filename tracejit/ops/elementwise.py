@@ -322,7 +322,7 @@ _BINARY: dict[str, tuple] = {
                 lambda g, i, o, p: _grad_maxmin(g, i, o, p, True), "arith"),
     "minimum": (_minimum, "MinimumBackward0", "i",
                 lambda g, i, o, p: _grad_maxmin(g, i, o, p, False), "arith"),
-    "remainder": (_remainder, "RemainderBackward0", "i", _grad_remainder, "arith"),
+    "remainder": (_remainder, "RemainderBackward1", "i", _grad_remainder, "arith"),
     "floor_divide": (_floor_divide, None, "", None, "arith"),
     "eq": (np.equal, None, "", None, "cmp"),
     "ne": (np.not_equal, None, "", None, "cmp"),
@@ -437,8 +437,8 @@ def _make_binary(name: str, spec: tuple) -> None:
             dt = dtypes.get_default_dtype()
         if dt._cat > self.dtype._cat and kind != "cmp":
             raise RuntimeError(
-                f"result type {dt.name.capitalize()} can't be cast to the desired output "
-                f"type {self.dtype.name.capitalize()}"
+                f"result type {dt.scalar_name} can't be cast to the desired output "
+                f"type {self.dtype.scalar_name}"
             )
         if kw.get("alpha", 1) != 1:
             other = other * kw["alpha"]
@@ -597,7 +597,7 @@ def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:  # no
         else:
             raise RuntimeError(
                 f"where expected condition to be a boolean tensor, but got a tensor with dtype "
-                f"{condition.dtype.name.capitalize()}"
+                f"{condition.dtype.scalar_name}"
             )
     dt = promote(*(a for a in (input, other)))
     x = as_tensor_like(input, dt)

@@ -8,17 +8,25 @@ tensor, list or bool gives numpy/PyTorch advanced indexing (a copy).
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
 
 from .. import dtypes
 from ..autograd import grad_mode
-from ..dispatch import Op, apply, apply_inplace, check_inplace_allowed, tracer
+from ..dispatch import Op, apply, apply_inplace, tracer
 from ..tensor import Tensor
-from ._util import as_tensor_like, cast, grad_for, is_scalar, method, scalar_tensor, sum_to, \
-    wrap_dim
+from ._util import (
+    as_tensor_like,
+    cast,
+    grad_for,
+    is_scalar,
+    method,
+    scalar_tensor,
+    sum_to,
+    wrap_dim,
+)
 from .shape import _VIEW_IMPLS, _VIEW_OPS, _embed, _type_name, expand, reshape
 
 _OVERLAP_MSG = ("unsupported operation: more than one element of the written-to tensor refers "
@@ -33,21 +41,45 @@ def _check_writeable(t: Tensor) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # index templates
+#
+# A basic index is one template. An advanced one is ("adv", basic, advanced): PyTorch first
+# applies ints/slices/None as views (an int is a select, never an advanced index as numpy
+# would make it), then indexes the result with the tensors at their dims. So x[1, :, [0, 3]]
+# is (3, 2) in PyTorch where numpy gives (2, 3).
+
+_FULL = ("s", None, None, None)
 
 
-def _build(index: tuple, tensors: tuple) -> tuple:
-    """Template + index arrays → a numpy index tuple."""
+def _build(index: tuple, tensors: tuple = ()) -> tuple:
+    """A basic template → a numpy index tuple (ending in Ellipsis, so 0-d results are views)."""
     out = []
     for it in index:
-        if type(it) is tuple:
-            out.append(slice(it[1], it[2], it[3]) if it[0] == "s" else tensors[it[1]])
-        else:
-            out.append(it)
+        out.append(slice(it[1], it[2], it[3]) if type(it) is tuple else it)
+    if Ellipsis not in out:
+        out.append(Ellipsis)
     return tuple(out)
 
 
+def _build_adv(index: tuple, tensors: tuple) -> tuple:
+    """The advanced part of a template → a numpy index tuple over the basic view's dims."""
+    out = []
+    for it in index[2]:
+        if it is None:
+            out.append(slice(None))
+        elif it[0] == "t":
+            out.append(tensors[it[1]])
+        else:
+            out.append(np.array([it[1]]))
+    return tuple(out)
+
+
+def _pick(x: np.ndarray, index: tuple, tensors: tuple) -> np.ndarray:
+    """x[index] for an advanced template (a copy)."""
+    return x[_build(index[1])][_build_adv(index, tensors)]
+
+
 def _is_basic(index: tuple) -> bool:
-    return not any((type(it) is tuple and it[0] == "t") or type(it) is bool for it in index)
+    return not index or index[0] != "adv"
 
 
 def _slice_part(v: Any) -> int | None:
@@ -75,8 +107,8 @@ def _index_tensor(it: Any) -> Tensor:
     return t
 
 
-def _parse(x: Tensor, index: Any) -> tuple[tuple, tuple, str]:
-    """(template, index tensors, PyTorch node name of a basic index) with PyTorch's checks."""
+def _parse(x: Tensor, index: Any) -> tuple[tuple, tuple, str, bool]:
+    """(template, index tensors, PyTorch's node name for a basic index, is basic)."""
     single = not isinstance(index, tuple)
     items = (index,) if single else index
     conv: list = []
@@ -86,7 +118,7 @@ def _parse(x: Tensor, index: Any) -> tuple[tuple, tuple, str]:
         if it is None or it is Ellipsis:
             conv.append(it)
         elif isinstance(it, (bool, np.bool_)):
-            conv.append(bool(it))
+            conv.append(("b", bool(it)))
         elif isinstance(it, (int, np.integer)):
             conv.append(int(it))
             consumed += 1
@@ -118,28 +150,46 @@ def _parse(x: Tensor, index: Any) -> tuple[tuple, tuple, str]:
         raise IndexError(f"too many indices for tensor of dimension {nd}")
     if sum(1 for it in conv if it is Ellipsis) > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
-    # walk the dims: bounds checks, normalised ints, and the name of PyTorch's last view op
+    basic = not any(type(it) is tuple and it[0] in "tb" for it in conv)
+    # walk the dims: checks, normalised ints, the name of PyTorch's last view op, and for an
+    # advanced index the split into the basic views and the tensors at the dims they index
     name = "AliasBackward0"
+    btm: list = []
+    atm: list = []
     d = 0
-    for i, it in enumerate(conv):
+    for it in conv:
         if it is Ellipsis:
-            d += nd - consumed
+            n = nd - consumed
+            if basic:
+                btm.append(Ellipsis)
+            else:
+                btm.extend([_FULL] * n)
+                atm.extend([None] * n)
+            d += n
         elif it is None:
             name = "UnsqueezeBackward0"
+            btm.append(None)
+            atm.append(None)
         elif type(it) is int:
             if not -shp[d] <= it < shp[d]:
-                raise IndexError(f"index {it} is out of bounds for dimension {d} with size {shp[d]}")
-            conv[i] = it % shp[d]
+                raise IndexError(
+                    f"index {it} is out of bounds for dimension {d} with size {shp[d]}"
+                )
+            btm.append(it % shp[d])
             name = "SelectBackward0"
             d += 1
-        elif type(it) is tuple and it[0] == "s":
+        elif it[0] == "s":
             full = it[1] in (None, 0) and (it[2] is None or it[2] >= shp[d]) and it[3] in (None, 1)
             if single or not full:
                 name = "SliceBackward0"
+            btm.append(it)
+            atm.append(None)
             d += 1
-        elif type(it) is tuple:
-            t = tensors[it[1]]
-            a = t._data
+        elif it[0] == "b":
+            btm.append(None)
+            atm.append(it)
+        else:
+            a = tensors[it[1]]._data
             if a.dtype.kind == "b":
                 for j, s in enumerate(a.shape):
                     if s != shp[d + j]:
@@ -147,17 +197,24 @@ def _parse(x: Tensor, index: Any) -> tuple[tuple, tuple, str]:
                             f"The shape of the mask {list(a.shape)} at index {j} does not match "
                             f"the shape of the indexed tensor {list(shp)} at index {d + j}"
                         )
+                btm.extend([_FULL] * a.ndim)
                 d += a.ndim
             else:
                 if a.size:
                     bad = (a >= shp[d]) | (a < -shp[d])
                     if bad.any():
-                        v = int(a[bad].flat[0])
                         raise IndexError(
-                            f"index {v} is out of bounds for dimension {d} with size {shp[d]}"
+                            f"index {int(a[bad].flat[0])} is out of bounds for dimension {d} "
+                            f"with size {shp[d]}"
                         )
+                btm.append(_FULL)
                 d += 1
-    return tuple(conv), tuple(tensors), name
+            atm.append(it)
+    if basic:
+        return tuple(btm), (), name, True
+    while atm and atm[-1] is None:
+        atm.pop()
+    return ("adv", tuple(btm), tuple(atm)), tuple(tensors), "IndexBackward0", False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,10 +222,7 @@ def _parse(x: Tensor, index: Any) -> tuple[tuple, tuple, str]:
 
 
 def _getitem_impl(x: np.ndarray, index: tuple) -> np.ndarray:
-    idx = _build(index, ())
-    if Ellipsis not in idx:
-        idx = idx + (Ellipsis,)  # keeps a 0-d result a view, not a numpy scalar
-    return x[idx]
+    return x[_build(index)]
 
 
 def _getitem_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
@@ -184,7 +238,7 @@ _VIEW_OPS["getitem"] = _getitem_ops["AliasBackward0"]
 
 
 def _index_impl(x: np.ndarray, *idx: np.ndarray, index: tuple) -> np.ndarray:
-    return x[_build(index, idx)]
+    return _pick(x, index, idx)
 
 
 def _index_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> tuple:
@@ -200,7 +254,7 @@ index_op = Op("index", _index_impl, _index_vjp, "IndexBackward0", group="library
 def _index_backward_impl(g: np.ndarray, *idx: np.ndarray, index: tuple, shape: tuple) -> np.ndarray:
     # the flat source position of every output element, then a scatter-add (repeats add up)
     n = math.prod(shape)
-    lin = np.arange(n).reshape(shape)[_build(index, idx)].ravel()
+    lin = _pick(np.arange(n).reshape(shape), index, idx).ravel()
     gr = np.ravel(g)
     if g.dtype.kind == "f":
         return np.bincount(lin, weights=gr, minlength=n).astype(g.dtype).reshape(shape)
@@ -218,16 +272,17 @@ index_backward_op = Op("index_backward", _index_backward_impl, _index_backward_v
                        "IndexPutBackward0", group="library")
 
 
-def _take(x: Tensor, index: tuple, tensors: tuple, name: str = "AliasBackward0") -> Tensor:
-    if _is_basic(index):
+def _take(x: Tensor, index: tuple, tensors: tuple, basic: bool,
+          name: str = "AliasBackward0") -> Tensor:
+    if basic:
         return apply(_getitem_ops[name], (x,), {"index": index})
     return apply(index_op, (x, *tensors), {"index": index})
 
 
 def _getitem(self: Tensor, index: Any) -> Tensor:
     """x[index] with PyTorch's (= numpy's) semantics: a view for basic indices."""
-    template, tensors, name = _parse(self, index)
-    return _take(self, template, tensors, name)
+    template, tensors, name, basic = _parse(self, index)
+    return _take(self, template, tensors, basic, name)
 
 
 Tensor.__getitem__ = _getitem  # type: ignore[assignment]
@@ -240,18 +295,27 @@ Tensor.__getitem__ = _getitem  # type: ignore[assignment]
 def _index_put_impl(x: np.ndarray, v: np.ndarray, *idx: np.ndarray, index: tuple,
                     accumulate: bool) -> np.ndarray:
     out = x.copy()
-    b = _build(index, idx)
+    _write(out, v, index, idx, accumulate)
+    return out
+
+
+def _write(out: np.ndarray, v: np.ndarray, index: tuple, idx: tuple, accumulate: bool) -> None:
+    """out[index] = v (or += with repeats adding up), with PyTorch's shape error."""
     try:
-        if accumulate:
-            np.add.at(out, b, v)
+        if _is_basic(index):
+            target, b = out, _build(index)
         else:
-            out[b] = v
+            target, b = out[_build(index[1])], _build_adv(index, idx)
+        if accumulate:
+            np.add.at(target, b, v)
+        else:
+            target[b] = v
     except ValueError:
+        shape = target[b].shape
         raise RuntimeError(
             f"shape mismatch: value tensor of shape {list(v.shape)} cannot be broadcast to "
-            f"indexing result of shape {list(x[b].shape)}"
+            f"indexing result of shape {list(shape)}"
         ) from None
-    return out
 
 
 def _to_shape(g: Tensor, shape: tuple[int, ...]) -> Tensor:
@@ -274,7 +338,7 @@ def _index_put_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> tuple:
             gx = apply(index_put_op, (g, scalar_tensor(0, g.dtype), *idx),
                        {"index": index, "accumulate": False})
     if v._rg:
-        gv = grad_for(_to_shape(_take(g, index, idx), v._data.shape), v)
+        gv = grad_for(_to_shape(_take(g, index, idx, _is_basic(index)), v._data.shape), v)
     return (gx, gv) + (None,) * len(idx)
 
 
@@ -290,8 +354,7 @@ def _value_tensor(value: Any, like: Tensor) -> Tensor:
 
 def _setitem(self: Tensor, index: Any, value: Any) -> None:
     """x[index] = value: an in-place write (IndexPutBackward0 on the tape)."""
-    template, tensors, _ = _parse(self, index)
-    basic = _is_basic(template)
+    template, tensors, _, basic = _parse(self, index)
     if (isinstance(value, Tensor) and not basic and value._data.dtype != self._data.dtype
             and not value._wrapped and value._data.ndim):
         raise RuntimeError(
@@ -308,14 +371,7 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
         )
     if not recording and tracer[0] is None:
         # plain eager write, no tape: straight into the storage
-        b = _build(template, tuple(t._data for t in tensors))
-        try:
-            self._data[b] = v._data
-        except ValueError:
-            raise RuntimeError(
-                f"shape mismatch: value tensor of shape {list(v.shape)} cannot be broadcast to "
-                f"indexing result of shape {list(self._data[b].shape)}"
-            ) from None
+        _write(self._data, v._data, template, tuple(t._data for t in tensors), False)
         self._vc[0] += 1
         return
     apply_inplace(index_put_op, self, (v, *tensors), {"index": template, "accumulate": False})
@@ -326,7 +382,7 @@ Tensor.__setitem__ = _setitem  # type: ignore[assignment]
 
 def _put_template(indices: Any) -> tuple[tuple, tuple]:
     ts = tuple(_index_tensor(t) for t in indices)
-    return tuple(("t", i) for i in range(len(ts))), ts
+    return ("adv", (), tuple(("t", i) for i in range(len(ts)))), ts
 
 
 @method("index_put")
@@ -561,6 +617,8 @@ def _check_index_dtype(index: Tensor, what: str) -> None:
 
 def _check_bounds(index: Tensor, dim: int, size: int) -> None:
     a = index._data
+    if type(a) is not np.ndarray:
+        return  # traced: the values exist only at run time, where numpy checks them
     if a.size and (a.min() < 0 or a.max() >= size):
         bad = a[(a < 0) | (a >= size)].flat[0]
         raise RuntimeError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
@@ -845,7 +903,7 @@ def _masked_select_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> tuple:
     shape = np.broadcast_shapes(x._data.shape, mask._data.shape)
     if mask._data.shape != shape:
         mask = expand(mask, shape)
-    gx = apply(index_backward_op, (g, mask), {"index": (("t", 0),), "shape": shape})
+    gx = apply(index_backward_op, (g, mask), {"index": ("adv", (), (("t", 0),)), "shape": shape})
     return grad_for(gx, x), None
 
 
@@ -873,7 +931,7 @@ def _nonzero_tuple_impl(x: np.ndarray) -> Any:
 nonzero_op = Op("nonzero", _nonzero_impl, group="library")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _nonzero_tuple_op(n: int) -> Op:
     return Op("nonzero_tuple", _nonzero_tuple_impl, nout=n, group="library")
 

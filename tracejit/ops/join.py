@@ -14,8 +14,17 @@ from .. import dtypes
 from ..dispatch import Op, apply
 from ..tensor import Tensor
 from ._util import grad_for, method, promote, size_args, wrap_dim
-from .shape import _zeros, atleast_1d, atleast_2d, atleast_3d, expand, reshape, select_op, \
-    slice_op, unsqueeze
+from .shape import (
+    _zeros,
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    expand,
+    reshape,
+    select_op,
+    slice_op,
+    unsqueeze,
+)
 
 
 def _legacy_empty(a: np.ndarray, nd: int) -> bool:
@@ -170,7 +179,7 @@ def _repeat_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
     xs = (1,) * (len(sizes) - x._data.ndim) + x._data.shape
     inter: list[int] = []
     sum_dims = []
-    for i, (r, s) in enumerate(zip(sizes, xs)):
+    for r, s in zip(sizes, xs):
         if r != 1:
             sum_dims.append(len(inter))
             inter.append(r)

@@ -511,7 +511,8 @@ def _var_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
     n = _numel(tuple(x._data.shape), dims)
     gk = _unreduce(g, tuple(x._data.shape), dims, p["keepdim"])
     dev = x - x.mean(dims, keepdim=True)
-    return gk * (2.0 / (n - p["correction"])) * dev
+    d = n - p["correction"]
+    return gk * (2.0 / d if d else math.inf) * dev
 
 
 def _std_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -46,7 +46,7 @@ def _embed_vjp(gg: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
     return apply(_VIEW_OPS[p["view"]], (gg,), dict(p["vp"]))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _embed_op(view: str, grad_name: str) -> Op:
     return Op("embed_" + view, _embed_impl, _embed_vjp, grad_name, group="library")
 
@@ -117,7 +117,9 @@ def _reshape_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
 
 view_op = _view_op("view", _view_impl, _reshape_vjp, "ViewBackward0")
 # reshape of a tensor that cannot be viewed: a copy (PyTorch's clone + _unsafe_view)
-reshape_copy_op = Op("reshape_copy", lambda x, shape: np.reshape(x, shape, copy=True),
+# Under a trace the layout is unknown, so view/reshape record this op too: np.reshape gives a
+# view when the run-time strides allow it and a copy otherwise (same values either way).
+reshape_copy_op = Op("reshape_copy", lambda x, shape: np.reshape(x, shape),
                      _reshape_vjp, "UnsafeViewBackward0", group="copy")
 
 
@@ -132,6 +134,8 @@ view_dtype_op = Op("view_dtype", _view_dtype_impl, None, None, view=True, group=
 
 
 def _viewable(x: np.ndarray, shape: tuple[int, ...]) -> bool:
+    if type(x) is not np.ndarray:
+        return False  # traced
     try:
         np.reshape(x, shape, copy=False)
     except ValueError:
@@ -147,6 +151,8 @@ def view(self: Tensor, *shape: Any) -> Tensor:
     if len(shape) == 1 and isinstance(shape[0], dtypes.dtype):
         return apply(view_dtype_op, (self,), {"dtype": shape[0].np.name})
     shp = _infer_size(size_args(shape), self._data.size)
+    if type(self._data) is not np.ndarray:
+        return apply(reshape_copy_op, (self,), {"shape": shp})
     return apply(view_op, (self,), {"shape": shp})
 
 
@@ -588,7 +594,7 @@ def _unbind_vjp(g: Any, ins: Any, out: Any, p: dict) -> Tensor:
     return stack([gi if gi is not None else _zeros(shp, x) for gi in gs], p["dim"])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _unbind_op(n: int) -> Op:
     return _multi("unbind", _unbind_impl, _unbind_vjp, "UnbindBackward0", n)
 
@@ -630,7 +636,7 @@ def _split_vjp(g: Any, ins: Any, out: Any, p: dict) -> Tensor:
     return cat(parts, d)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _split_op(grad_name: str, n: int) -> Op:
     return _multi("split", _split_impl, _split_vjp, grad_name, n)
 

@@ -193,14 +193,18 @@ def _rebuild_out(spec: Any, it: Any) -> Any:
     if kind in ("tuple", "list"):
         vals = [_rebuild_out(s, it) for s in spec[1]]
         return tuple(vals) if kind == "tuple" else vals
+    if kind == "namedtuple":
+        return spec[2](*[_rebuild_out(s, it) for s in spec[1]])
     if kind == "dict":
         return {k: _rebuild_out(s, it) for k, s in spec[1]}
     raise AssertionError(kind)
 
 
 def _out_spec(obj: Any, leaves: list) -> Any:
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return ("namedtuple", [_out_spec(o, leaves) for o in obj], type(obj))
     if isinstance(obj, (tuple, list)):
-        return (type(obj).__name__ if type(obj) in (tuple, list) else "tuple",
+        return ("list" if isinstance(obj, list) else "tuple",
                 [_out_spec(o, leaves) for o in obj])
     if isinstance(obj, dict):
         return ("dict", [(k, _out_spec(v, leaves)) for k, v in obj.items()])

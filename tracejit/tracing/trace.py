@@ -27,7 +27,7 @@ def user_frame() -> str:
     f = sys._getframe(1)
     while f is not None:
         fn = os.path.abspath(f.f_code.co_filename)
-        if not fn.startswith(_PKG_DIR + os.sep):
+        if not fn.startswith(_PKG_DIR + os.sep) and f"{os.sep}numpy{os.sep}" not in fn:
             return f"{f.f_code.co_filename}:{f.f_lineno}"
         f = f.f_back
     return "<unknown>"
@@ -178,8 +178,7 @@ class Tracer:
 
     # ---- the hook dispatch.apply calls ----------------------------------------------------
     def bind(self, op: Op, inputs: tuple, params: dict) -> Any:
-        if op.name in DATA_DEPENDENT or (op.name in ("index", "index_put")
-                                         and _has_bool_index(inputs)):
+        if op.name in DATA_DEPENDENT or (op.name == "index" and _has_bool_index(inputs)):
             raise TraceError(
                 f"{op.name} has an output shape that depends on the data (at {user_frame()}); "
                 "it cannot be traced. Use tracejit.where or masked_fill with a fixed shape."
