@@ -130,6 +130,68 @@ def bench_jit_overhead(quick: bool) -> None:
                     "tracejit.jit"))
 
 
+def _mlp_tj(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    sizes = [(64, 128), (128,), (128, 128), (128,), (128, 10), (10,)]
+    ps = [tj.tensor((rng.standard_normal(s) * 0.1).astype(np.float32), requires_grad=True)
+          for s in sizes]
+
+    def step(x, y):
+        w1, b1, w2, b2, w3, b3 = ps
+        h = (x @ w1 + b1).tanh()
+        h = (h @ w2 + b2).tanh()
+        logp = (h @ w3 + b3).log_softmax(dim=1)
+        loss = -logp.gather(1, y.unsqueeze(1)).mean()
+        loss.backward()
+        with tj.no_grad():
+            for p in ps:
+                p.sub_(0.05 * p.grad)
+                p.grad = None
+        return loss
+
+    return step
+
+
+def _mlp_torch(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    sizes = [(64, 128), (128,), (128, 128), (128,), (128, 10), (10,)]
+    ps = [torch.tensor((rng.standard_normal(s) * 0.1).astype(np.float32), requires_grad=True)
+          for s in sizes]
+
+    def step(x, y):
+        w1, b1, w2, b2, w3, b3 = ps
+        h = torch.tanh(x @ w1 + b1)
+        h = torch.tanh(h @ w2 + b2)
+        loss = torch.nn.functional.cross_entropy(h @ w3 + b3, y)
+        loss.backward()
+        with torch.no_grad():
+            for p in ps:
+                p.sub_(0.05 * p.grad)
+                p.grad = None
+        return loss
+
+    return step
+
+
+def bench_mlp_step(quick: bool) -> None:
+    """MLP 64-128-128-10 training step: tanh, batch 256, cross-entropy, SGD."""
+    rng = np.random.default_rng(1)
+    xn = rng.standard_normal((256, 64)).astype(np.float32)
+    yn = rng.integers(0, 10, 256)
+    x, y = tj.tensor(xn), tj.tensor(yn)
+    jstep = tj.jit(_mlp_tj())
+    estep = _mlp_tj()
+    systems = {"tracejit.jit": lambda: jstep(x, y), "tracejit eager": lambda: estep(x, y)}
+    if torch is not None:
+        xt, yt = torch.from_numpy(xn), torch.from_numpy(yn)
+        tstep = _mlp_torch()
+        systems["torch eager"] = lambda: tstep(xt, yt)
+        cstep = torch.compile(_mlp_torch())
+        systems["torch.compile"] = lambda: cstep(xt, yt)
+    RESULTS.append(("MLP 64-128-128-10 training step, batch 256",
+                    timing.compare(systems, 9 if quick else 15, 0.05), "tracejit.jit"))
+
+
 _FRESH = """
 import os, time, numpy as np
 t0 = time.perf_counter()
@@ -170,6 +232,7 @@ WORKLOADS = {
     "chain": bench_chain,
     "overhead": bench_jit_overhead,
     "first_call": bench_first_call,
+    "mlp": bench_mlp_step,
 }
 
 

@@ -19,11 +19,13 @@ from .pool import (
     max_pool_backward,
     max_pool_forward,
     max_pool_gather,
+    max_pool_indices,
     pool_out_size,
 )
 
 __all__ = [
     "adaptive_avg_pool", "avg_pool_backward", "avg_pool_forward", "conv_backward_input",
     "conv_backward_weight", "conv_forward", "conv_out_shape", "max_pool_backward",
-    "max_pool_forward", "max_pool_gather", "pad_spatial", "pool_out_size", "spatial_windows",
+    "max_pool_forward", "max_pool_gather", "max_pool_indices", "pad_spatial", "pool_out_size",
+    "spatial_windows",
 ]

@@ -10,6 +10,8 @@ group, with the batch folded into the GEMM's long dimension.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -61,8 +63,8 @@ def _im2col(x: np.ndarray, ksize: Ints, stride: Ints, padding: Pads, dilation: I
     win = spatial_windows(pad_spatial(x, padding), ksize, stride, dilation, out, True)
     # (N, C, *K, *Out) -> (C, *K, N, *Out): channels (and kernel offsets) become GEMM rows
     win = win.transpose(1, *range(2, 2 + nd), 0, *range(2 + nd, 2 + 2 * nd))
-    cols = c // groups * int(np.prod(ksize))
-    return np.ascontiguousarray(win).reshape(groups, cols, n * int(np.prod(out)))
+    cols = c // groups * math.prod(ksize)
+    return np.ascontiguousarray(win).reshape(groups, cols, n * math.prod(out))
 
 
 def conv_forward(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, stride: Ints,
@@ -73,9 +75,9 @@ def conv_forward(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, stride: 
     ksize = w.shape[2:]
     out = conv_out_shape(x.shape[2:], ksize, stride, padding, dilation)
     col = _im2col(x, ksize, stride, padding, dilation, groups, out)
-    wm = w.reshape(groups, o // groups, -1)
+    wm = w.reshape(groups, o // groups, math.prod(w.shape[1:]))
     y = np.matmul(wm, col)  # (G, Og, N * P)
-    y = y.reshape(o, n, -1).transpose(1, 0, 2)
+    y = y.reshape(o, n, math.prod(out)).transpose(1, 0, 2)
     y = np.ascontiguousarray(y).reshape((n, o) + out)
     if bias is not None:
         y += bias.reshape((o,) + (1,) * len(out))
@@ -85,8 +87,9 @@ def conv_forward(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, stride: 
 def _grad_rows(gy: np.ndarray, groups: int) -> np.ndarray:
     """gy (N, O, *Out) as (G, Og, N * prod(Out)), the GEMM layout of the columns."""
     n, o = gy.shape[:2]
-    g = gy.reshape(n, o, -1).transpose(1, 0, 2)
-    return np.ascontiguousarray(g).reshape(groups, o // groups, -1)
+    p = math.prod(gy.shape[2:])
+    g = gy.reshape(n, o, p).transpose(1, 0, 2)
+    return np.ascontiguousarray(g).reshape(groups, o // groups, n * p)
 
 
 def conv_backward_input(gy: np.ndarray, w: np.ndarray, input_shape: Ints, stride: Ints,
@@ -97,7 +100,7 @@ def conv_backward_input(gy: np.ndarray, w: np.ndarray, input_shape: Ints, stride
     nd = len(spatial)
     ksize = w.shape[2:]
     out = tuple(gy.shape[2:])
-    wm = w.reshape(groups, w.shape[0] // groups, -1)
+    wm = w.reshape(groups, w.shape[0] // groups, math.prod(w.shape[1:]))
     dcol = np.matmul(wm.transpose(0, 2, 1), _grad_rows(gy, groups))  # (G, Cg*K, N*P)
     dcol = dcol.reshape((c,) + tuple(ksize) + (n,) + out)
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(spatial, padding))

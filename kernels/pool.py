@@ -16,7 +16,7 @@ from .conv import pad_spatial, spatial_windows
 Ints = tuple[int, ...]
 
 __all__ = ["adaptive_avg_pool", "avg_pool_backward", "avg_pool_forward", "max_pool_backward",
-           "max_pool_forward", "max_pool_gather", "pool_out_size"]
+           "max_pool_forward", "max_pool_gather", "max_pool_indices", "pool_out_size"]
 
 
 def pool_out_size(size: int, k: int, stride: int, pad: int, dilation: int,
@@ -47,17 +47,15 @@ def _lowest(dtype: np.dtype) -> float:
     return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
 
 
-def max_pool_forward(x: np.ndarray, ksize: Ints, stride: Ints, padding: Ints, dilation: Ints,
-                     ceil_mode: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Max over each window and the flat input index of the first maximum (NaN wins)."""
+def max_pool_indices(x: np.ndarray, ksize: Ints, stride: Ints, padding: Ints, dilation: Ints,
+                     ceil_mode: bool) -> np.ndarray:
+    """Flat input index of each window's first maximum (a NaN counts as the maximum)."""
     nd = len(ksize)
     spatial = x.shape[-nd:]
     out, pads = _geometry(spatial, ksize, stride, padding, dilation, ceil_mode)
     xp = pad_spatial(x, pads, _lowest(x.dtype))
     win = spatial_windows(xp, ksize, stride, dilation, out, False)
-    win = win.reshape(win.shape[:-nd] + (-1,))  # one copy: (..., *Out, prod(K))
-    local = np.argmax(win, axis=-1)
-    y = np.take_along_axis(win, local[..., None], -1)[..., 0]
+    local = np.argmax(win.reshape(win.shape[:-nd] + (math.prod(ksize),)), axis=-1)  # one copy
     # window offset -> position in the unpadded input, per spatial dim, then flattened
     flat = np.zeros(local.shape, np.int64)
     koffs = np.unravel_index(local, ksize)
@@ -65,7 +63,14 @@ def max_pool_forward(x: np.ndarray, ksize: Ints, stride: Ints, padding: Ints, di
         o = np.arange(out[d]).reshape((-1,) + (1,) * (nd - 1 - d))
         pos = o * stride[d] + koffs[d] * dilation[d] - padding[d]
         flat = flat * spatial[d] + pos
-    return y, flat
+    return flat
+
+
+def max_pool_forward(x: np.ndarray, ksize: Ints, stride: Ints, padding: Ints, dilation: Ints,
+                     ceil_mode: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Max over each window and its flat input index (PyTorch's max_pool_with_indices)."""
+    idx = max_pool_indices(x, ksize, stride, padding, dilation, ceil_mode)
+    return max_pool_gather(x, idx, len(ksize)), idx
 
 
 def max_pool_backward(gy: np.ndarray, indices: np.ndarray, input_shape: Ints,
@@ -74,16 +79,18 @@ def max_pool_backward(gy: np.ndarray, indices: np.ndarray, input_shape: Ints,
     sp = math.prod(input_shape[len(input_shape) - nd:])
     planes = math.prod(input_shape[:len(input_shape) - nd])
     rows = np.arange(planes, dtype=np.int64).reshape(planes, 1) * sp
-    flat = (indices.reshape(planes, -1) + rows).ravel()
+    flat = (indices.reshape(planes, indices.size // max(planes, 1)) + rows).ravel()
     gx = np.bincount(flat, weights=gy.reshape(-1).astype(np.float64, copy=False),
                      minlength=planes * sp)
     return gx.astype(gy.dtype, copy=False).reshape(input_shape)
 
 
 def max_pool_gather(gx: np.ndarray, indices: np.ndarray, nd: int) -> np.ndarray:
-    """gx read at the argmax positions: the adjoint of ``max_pool_backward``."""
+    """gx read at the argmax positions: max pooling's values, and the adjoint of its backward."""
     planes = math.prod(gx.shape[:gx.ndim - nd])
-    vals = np.take_along_axis(gx.reshape(planes, -1), indices.reshape(planes, -1), 1)
+    per = indices.size // max(planes, 1)
+    vals = np.take_along_axis(gx.reshape(planes, gx.size // max(planes, 1)),
+                              indices.reshape(planes, per), 1)
     return vals.reshape(indices.shape)
 
 

@@ -17,7 +17,18 @@ _HERE = pathlib.Path(__file__).resolve().parent
 if str(_HERE) not in sys.path:
     sys.path.insert(0, str(_HERE))
 
-HAVE_TORCH = importlib.util.find_spec("torch") is not None
+
+
+def _have_torch() -> bool:
+    if "torch" in sys.modules:
+        return sys.modules["torch"] is not None
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+HAVE_TORCH = _have_torch()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -2,8 +2,8 @@
 grad modes, backward(inputs=), autograd.grad, higher-order gradients, custom Functions and
 diamond graphs.
 
-Behaviour tests take the ``lib`` fixture (conftest.py) and run against tracejit *and* torch (when installed),
-so the expected behaviour is PyTorch's by construction.
+Behaviour tests take the ``lib`` fixture (conftest.py) and run against tracejit *and* torch
+(when installed), so the expected behaviour is PyTorch's by construction.
 """
 from __future__ import annotations
 
@@ -243,6 +243,57 @@ def test_register_hook_on_non_leaf_modifies_grad(lib: object) -> None:
     np.testing.assert_allclose(_np(x.grad), [36.0, 72.0])  # 2y * 2 * 3
 
 
+def test_leaf_hook_runs_for_autograd_grad(lib: object) -> None:
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    x.register_hook(lambda g: g * 2)
+    (g,) = lib.autograd.grad((x * x).sum(), x)
+    np.testing.assert_allclose(_np(g), [4.0, 8.0])
+    assert x.grad is None
+
+
+def test_retain_grad_sees_hooks_registered_later(lib: object) -> None:
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 1
+    y.retain_grad()
+    y.register_hook(lambda g: g * 10)
+    (y * y).sum().backward()
+    np.testing.assert_allclose(_np(y.grad), [20.0, 40.0])
+    np.testing.assert_allclose(_np(x.grad), [20.0, 40.0])
+
+
+def test_hook_on_root_and_nonleaf_inputs(lib: object) -> None:
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    y.register_hook(lambda g: g * 2)
+    y.backward(lib.ones(2))
+    np.testing.assert_allclose(_np(x.grad), [6.0, 6.0])
+    x.grad = None
+    y = x * 3
+    (y * y).sum().backward(inputs=[y])
+    np.testing.assert_allclose(_np(y.grad), [6.0, 12.0])
+    assert x.grad is None
+
+
+def test_several_roots(lib: object) -> None:
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    lib.autograd.backward([(x * 2).sum(), (x * x).sum()])
+    np.testing.assert_allclose(_np(x.grad), [4.0, 6.0])
+    lib.autograd.backward([x * 2], [lib.ones(2)])
+    np.testing.assert_allclose(_np(x.grad), [6.0, 8.0])
+    (g,) = lib.autograd.grad([(x * 2).sum(), (x * 3).sum()], x)
+    np.testing.assert_allclose(_np(g), [5.0, 5.0])
+
+
+def test_grad_through_dtype_change_and_empty(lib: object) -> None:
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    (x.double() * 2).sum().backward()
+    assert x.grad.dtype == lib.float32
+    np.testing.assert_allclose(_np(x.grad), [2.0, 2.0])
+    e = lib.zeros(0, 3, requires_grad=True)
+    (e * 2).sum().backward()
+    assert tuple(e.grad.shape) == (0, 3)
+
+
 def test_register_hook_requires_grad(lib: object) -> None:
     with pytest.raises(RuntimeError):
         lib.ones(2).register_hook(lambda g: g)
@@ -299,6 +350,21 @@ def test_inplace_through_detach_is_seen_by_backward(lib: object) -> None:
     y.detach().zero_()
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
+
+
+@pytest.mark.xfail(strict=True, raises=RuntimeError,
+                   reason="in-place ops on views of non-leaf tensors (CopySlices) are refused")
+@pytest.mark.requires_torch
+def test_inplace_on_view_of_non_leaf_like_torch() -> None:
+    torch = pytest.importorskip("torch")
+    grads = []
+    for lib in (torch, tracejit):
+        x = lib.ones(2, 2, requires_grad=True)
+        y = x * 1
+        y[:, 0].mul_(3)
+        y.sum().backward()
+        grads.append(_np(x.grad))
+    np.testing.assert_allclose(grads[1], grads[0])
 
 
 # ---- grad modes -----------------------------------------------------------------------------

@@ -131,6 +131,15 @@ def test_inplace_on_leaf_requiring_grad(lib: object) -> None:
     assert x.is_leaf and x.requires_grad
 
 
+def test_inplace_on_view_of_leaf_requiring_grad(lib: object) -> None:
+    x = lib.ones(2, 2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad is "
+                                           "being used in an in-place operation"):
+        x[0].add_(1)
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable"):
+        x.view(4).mul_(2)
+
+
 def test_requires_grad_on_integer_tensor(lib: object) -> None:
     with pytest.raises(RuntimeError, match="floating point"):
         lib.tensor([1, 2], requires_grad=True)

@@ -35,6 +35,7 @@ INFERENCE_CASES = {
 }
 
 
+@pytest.mark.filterwarnings("ignore:To copy construct from a tensor")
 @pytest.mark.parametrize("case", list(INFERENCE_CASES))
 def test_tensor_dtype_inference_vs_torch(case: str) -> None:
     torch = pytest.importorskip("torch")

@@ -125,7 +125,11 @@ def _record(op: Op, inputs: tuple[Tensor, ...], outs: tuple[Tensor, ...], params
         if "i" in save:
             vers.extend((t, t._vc[0]) for t in inputs)
         if saved_out is not None:
-            vers.extend((t, t._vc[0]) for t in outs)
+            # a multi-output op's backward reads its index outputs, not the values the user
+            # gets to modify (v, i = x.max(1); v.relu_() is fine, as in PyTorch)
+            checked = outs if op.nout == 1 else [o for k, o in enumerate(outs)
+                                                 if k not in op.diff_outs]
+            vers.extend((t, t._vc[0]) for t in checked)
         node._versions = tuple(vers)
     for i in op.diff_outs:
         o = outs[i]

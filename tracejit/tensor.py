@@ -263,6 +263,7 @@ class Tensor:
             else:
                 t.grad = t.grad + grad
 
+        hook._retains_grad = True  # type: ignore[attr-defined]
         self.grad_fn._add_tensor_hook(self._output_nr, hook)
 
     @property

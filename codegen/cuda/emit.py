@@ -112,7 +112,8 @@ class _Scope:
         if isinstance(e, ReduceRef):
             return self.refs[e.k]
         if isinstance(e, Load):
-            return self.load(e.arg)
+            text = self.load(e.arg)
+            return self.bind(e.dtype, text) if "[" in text else text  # memory: read once
         if isinstance(e, Unary):
             text = ops.unary(e.op, self(e.x), e.x.dtype)
         elif isinstance(e, Binary):
@@ -194,20 +195,15 @@ class _Emitter:
                 terms.insert(0, f"{base}{j}")
             self.line(ind, f"const long long {name}{j} = {' + '.join(terms) or '0'};")
 
-    def _loader(self, flat: str, offs: str | None):
+    def _loader(self, flat: str, offs: str):
+        """j -> C text of input j at the current index (flat, offset or hoisted scalar)."""
         def load(j: int) -> str:
             lay = self.layouts[j]
             if lay == "scalar":
                 return f"h{j}"
             ref = f"in{j}[{flat}]" if lay == "flat" else f"in{j}[{offs}{j}]"
-            return scope.bind(self.k.inputs[j], ops.load(self.k.inputs[j], ref))
-        scope = None
-
-        def make(ind: str, refs: dict | None = None) -> _Scope:
-            nonlocal scope
-            scope = _Scope(self, ind, load, refs)
-            return scope
-        return make
+            return ops.load(self.k.inputs[j], ref)
+        return load
 
     def _store(self, scope: _Scope, ind: str, index: str) -> None:
         vals = [scope(e) for e in self.k.outputs]
@@ -230,7 +226,7 @@ class _Emitter:
             dims = list(range(k.ndim))
             self._unravel(ind, "i", dims, "q")
             self._offsets(ind, self.strided, dims, "q", None, "off")
-        self._store(self._loader("i", "off")(ind), ind, "i")
+        self._store(_Scope(self, ind, self._loader("i", "off")), ind, "i")
         self.line("  ", "}")
 
     def _vectorizable(self) -> bool:
@@ -290,7 +286,7 @@ class _Emitter:
         if red_strided:
             self._unravel(inner, "r", rdims, "p")
             self._offsets(inner, red_strided, rdims, "p", base, "off")
-        scope = self._loader("o * n_red + r", "off")(inner)
+        scope = _Scope(self, inner, self._loader("o * n_red + r", "off"))
         vals = [scope(r.expr) for r in k.reductions]
         for m, r in enumerate(k.reductions):
             v = ops.cast(vals[m], r.expr.dtype, r.dtype)
@@ -303,14 +299,14 @@ class _Emitter:
         if out_strided and base is None:
             for j in out_strided:
                 self.line(epi, f"const long long base{j} = 0;")
-        scope = self._loader("o * n_red", "base")(epi, dict(enumerate(accs)))
+        scope = _Scope(self, epi, self._loader("o * n_red", "base"), dict(enumerate(accs)))
         self._store(scope, epi, "o")
         self.line(ind, "}")
         self.line(ind, "__syncthreads();  /* tj_red* are reused by the next outer element */")
         self.line("  ", "}")
 
-    def _shuffle_tree(self, ind: str, accs: list) -> None:
-        self.line(ind, f"for (int tj_d = {WARP // 2}; tj_d > 0; tj_d >>= 1) {{")
+    def _shuffle_tree(self, ind: str, accs: list, first: str) -> None:
+        self.line(ind, f"for (int tj_d = {first}; tj_d > 0; tj_d >>= 1) {{")
         for m, r in enumerate(self.k.reductions):
             t = ops.COMPUTE[r.dtype]
             self.line(ind + "  ", f"const {t} tj_v{m} = tj_shfl_down({accs[m]}, tj_d);")
@@ -321,7 +317,7 @@ class _Emitter:
     def _block_reduce(self, ind: str, accs: list) -> None:
         """Warp tree, per-warp partials through shared memory, then a second warp tree."""
         red = self.k.reductions
-        self._shuffle_tree(ind, accs)
+        self._shuffle_tree(ind, accs, str(WARP // 2))
         self.line(ind, f"if ((threadIdx.x & {WARP - 1}) == 0) {{")
         for m in range(len(red)):
             self.line(ind + "  ", f"tj_red{m}[threadIdx.x / {WARP}] = {accs[m]};")
@@ -331,7 +327,11 @@ class _Emitter:
             ident = ops.identity(r.op, r.dtype)
             self.line(ind, f"{accs[m]} = threadIdx.x < blockDim.x / {WARP} ? "
                            f"tj_red{m}[threadIdx.x] : {ident};")
-        self._shuffle_tree(ind, accs)  # every warp runs it (uniform); warp 0 holds the result
+        # lanes >= the warp count hold the identity, so the second tree only needs
+        # log2(warps) steps; every warp runs it (uniform), warp 0 holds the result
+        self.line(ind, "int tj_w = 1;")
+        self.line(ind, f"while (tj_w * {WARP} < (int)blockDim.x) tj_w <<= 1;")
+        self._shuffle_tree(ind, accs, "tj_w >> 1")
 
 
 def emit_kernel(kernel: Kernel, layouts: Sequence[str] | None = None) -> str:

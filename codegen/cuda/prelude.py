@@ -2,8 +2,8 @@
 
 One text for both compilers: under nvcc (``__CUDACC__``) it pulls in ``cuda_fp16.h`` for
 the half conversions; under the simulator those, ``__device__`` and the shuffles come from
-``sim_header.h``.  Helpers are ``static`` inline, so unused ones cost nothing and raise no
-warnings.
+``sim_header.h``.  Helpers are inline with external linkage (nvcc warns about unused ``static``
+functions, not about unused inline ones), so unused ones cost nothing.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ _CUDA_ONLY = r"""#if defined(__CUDACC__)
 #ifndef TJ_NO_FP16
 #include <cuda_fp16.h>
 typedef __half tj_half;
-static __device__ __forceinline__ float tj_h2f(tj_half v) { return __half2float(v); }
-static __device__ __forceinline__ tj_half tj_f2h(float v) { return __float2half_rn(v); }
-static __device__ __forceinline__ tj_half tj_d2h(double v) { return __double2half(v); }
-static __device__ __forceinline__ tj_half tj_i2h(int v) { return __int2half_rn(v); }
-static __device__ __forceinline__ tj_half tj_ll2h(long long v) { return __ll2half_rn(v); }
+__device__ __forceinline__ float tj_h2f(tj_half v) { return __half2float(v); }
+__device__ __forceinline__ tj_half tj_f2h(float v) { return __float2half_rn(v); }
+__device__ __forceinline__ tj_half tj_d2h(double v) { return __double2half(v); }
+__device__ __forceinline__ tj_half tj_i2h(int v) { return __int2half_rn(v); }
+__device__ __forceinline__ tj_half tj_ll2h(long long v) { return __ll2half_rn(v); }
 #endif
 #endif
-#define TJ_DEV static __device__ __forceinline__
+#define TJ_DEV __device__ __forceinline__
 """
 
 _SHUFFLES = r"""

@@ -457,6 +457,72 @@ def test_pool_double_backward_vs_torch():
         _close(res[1][1], res[0][1], {"rtol": 1e-9, "atol": 1e-9})
 
 
+@needs_torch
+def test_inplace_after_pool_and_strided_input():
+    """A ReLU(inplace=True) after max pooling keeps the backward valid, as in torch."""
+    import torch
+    import torch.nn.functional as F
+
+    x = rng.standard_normal((2, 3, 9, 8)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    res = []
+    for lib, pool in ((torch, F.max_pool2d), (tj, max_pool2d)):
+        xt = lib.tensor(x, requires_grad=True)
+        wt = lib.tensor(w, requires_grad=True)
+        y = lib.conv2d(xt.transpose(2, 3), wt, None, 1, 1)  # a non-contiguous input
+        z = pool(y, 3, 2, 1).relu_()
+        (z * z).sum().backward()
+        res.append((z, xt.grad, wt.grad))
+    for a, b in zip(res[1], res[0]):
+        _close(a, b, F32)
+
+
+@needs_torch
+def test_empty_batch():
+    import torch
+    import torch.nn.functional as F
+
+    res = []
+    for lib, mp, ap, aap in ((torch, F.max_pool2d, F.avg_pool2d, F.adaptive_avg_pool2d),
+                             (tj, max_pool2d, avg_pool2d, adaptive_avg_pool2d)):
+        x = lib.zeros(0, 3, 8, 8, requires_grad=True)
+        w = lib.ones(4, 3, 3, 3, requires_grad=True)
+        y = lib.conv2d(x, w, None, 1, 1)
+        (mp(y, 2).sum() + ap(y, 2).sum() + aap(y, (3, 2)).sum()).backward()
+        res.append((y, x.grad, w.grad))
+    for a, b in zip(res[1], res[0]):
+        _close(a, b, F32)
+
+
+def test_kernel_max_pool_forward():
+    x = rng.standard_normal((2, 3, 7, 6))
+    y, idx = K.max_pool_forward(x, (3, 2), (2, 2), (1, 1), (1, 2), True)
+    ours = max_pool2d(_tj(x), (3, 2), 2, 1, (1, 2), True, return_indices=True)
+    np.testing.assert_array_equal(y, ours[0].numpy())
+    np.testing.assert_array_equal(idx, ours[1].numpy())
+
+
+@needs_torch
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_conv_padding_modes(mode):
+    import torch
+
+    try:
+        from tracejit.nn import functional as F
+
+        F.pad  # noqa: B018
+    except (ImportError, AttributeError):
+        pytest.skip("tracejit.nn.functional.pad is not available yet")
+    x = rng.standard_normal((2, 4, 9, 8)).astype(np.float32)
+    kw = {"padding": (2, 1), "padding_mode": mode, "stride": 2}
+    ours, theirs = Conv2d(4, 6, 3, **kw), torch.nn.Conv2d(4, 6, 3, **kw)
+    assert repr(ours) == repr(theirs)
+    try:
+        _compare_layer(ours, theirs, x, F32)
+    except NotImplementedError as e:  # F.pad's non-constant modes belong to nn.functional
+        pytest.xfail(f"F.pad: {e}")
+
+
 # ---------------------------------------------------------------------------------------------
 # the JIT
 

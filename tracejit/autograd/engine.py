@@ -97,11 +97,6 @@ def _needed(order: list[Node], targets: set[Node]) -> set[Node]:
 
 
 def _accumulate(var: Tensor, g: Tensor, create_graph: bool) -> None:
-    if var._leaf_hooks:
-        for h in var._leaf_hooks:
-            r = h(g)
-            if r is not None:
-                g = r
     if g.dtype is not var.dtype:
         g = g.to(var.dtype)
     if var.grad is None:
@@ -158,6 +153,13 @@ def run_backward(
             node = ready.pop()
             buf = buffers.pop(node, None) or [None] * node._nout
             _run_tensor_hooks(node, buf)
+            if type(node) is AccumulateGrad and node.variable._leaf_hooks and buf[0] is not None:
+                # a leaf's hooks run when its gradient is computed: before .grad is written,
+                # and for autograd.grad too
+                for h in node.variable._leaf_hooks:
+                    r = h(buf[0])
+                    if r is not None:
+                        buf[0] = r
             if inputs:
                 for nr, g in enumerate(buf):
                     idx = targets.get((node, nr))

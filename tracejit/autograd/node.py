@@ -74,7 +74,11 @@ class Node:
     def _add_tensor_hook(self, output_nr: int, fn: Callable) -> None:
         if self._tensor_hooks is None:
             self._tensor_hooks = {}
-        self._tensor_hooks.setdefault(output_nr, []).append(fn)
+        hooks = self._tensor_hooks.setdefault(output_nr, [])
+        if hooks and getattr(hooks[-1], "_retains_grad", False):
+            hooks.insert(len(hooks) - 1, fn)  # retain_grad sees the final gradient: it runs last
+        else:
+            hooks.append(fn)
 
     def _check_saved(self) -> None:
         if self._freed:

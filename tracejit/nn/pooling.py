@@ -21,8 +21,20 @@ avg_pool1d = _c.avg_pool1d
 avg_pool2d = _c.avg_pool2d
 adaptive_avg_pool1d = _c.adaptive_avg_pool1d
 adaptive_avg_pool2d = _c.adaptive_avg_pool2d
-max_pool1d_with_indices = _c.max_pool1d_with_indices
-max_pool2d_with_indices = _c.max_pool2d_with_indices
+
+
+def max_pool1d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None,  # noqa: A002
+                            padding: Any = 0, dilation: Any = 1, ceil_mode: bool = False,
+                            return_indices: bool = False) -> tuple[Tensor, Tensor]:
+    """F.max_pool1d_with_indices: (values, indices) whatever ``return_indices`` says."""
+    return _c.max_pool1d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def max_pool2d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None,  # noqa: A002
+                            padding: Any = 0, dilation: Any = 1, ceil_mode: bool = False,
+                            return_indices: bool = False) -> tuple[Tensor, Tensor]:
+    """F.max_pool2d_with_indices: (values, indices) whatever ``return_indices`` says."""
+    return _c.max_pool2d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
 
 
 def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002

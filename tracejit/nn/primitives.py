@@ -125,6 +125,8 @@ nll_backward_op = Op("nll_loss_backward", _nll_bwd_impl, _nll_bwd_vjp,
 # ---- binary cross entropy -------------------------------------------------------------------
 
 def _bce_impl(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    if ((x < 0) | (x > 1)).any():
+        raise RuntimeError("all elements of input should be between 0 and 1")
     with np.errstate(divide="ignore", invalid="ignore"):
         lx = np.maximum(np.log(x), -100)
         l1x = np.maximum(np.log1p(-x), -100)

@@ -206,7 +206,8 @@ class RNNBase(Module):
                 f"be {want}-D but got {dims} tensor")
         if not batched:
             states = [s.unsqueeze(1) for s in states]
-        what = ["Expected hidden size {}, got {}", "Expected hidden[1] size {}, got {}"]
+        what = ["Expected hidden[0] size {}, got {}", "Expected hidden[1] size {}, got {}"] \
+            if self.mode == "LSTM" else ["Expected hidden size {}, got {}"]
         for k, (s, size) in enumerate(zip(states, sizes)):
             expect = (self.num_layers * dirs, batch, size)
             if tuple(s.shape) != expect:

@@ -3,7 +3,7 @@
 Each forward op's vjp is another op whose own vjp closes the loop (the backward kernels are
 adjoints of the forward in each argument), so gradients of gradients work: convolution's input
 and weight gradients, the average and adaptive pools, and max pooling (whose second-order
-rule gathers at the saved argmax indices). All are "library" ops: the JIT runs their numpy
+rule reads at the argmax indices again). All are "library" ops: the JIT runs their numpy
 forward inside compiled graphs.
 
 1-D pooling goes through the 2-D ops with an unsqueeze/squeeze, as PyTorch does, so the grad
@@ -222,14 +222,18 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
 # ---------------------------------------------------------------------------------------------
 # max pooling
 
-def _max_pool_impl(x: np.ndarray, kernel_size: tuple, stride: tuple, padding: tuple,
-                   dilation: tuple, ceil_mode: bool) -> tuple[np.ndarray, np.ndarray]:
-    return K.max_pool_forward(x, kernel_size, stride, padding, dilation, ceil_mode)
+def _max_pool_indices_impl(x: np.ndarray, kernel_size: tuple, stride: tuple, padding: tuple,
+                           dilation: tuple, ceil_mode: bool) -> np.ndarray:
+    return K.max_pool_indices(x, kernel_size, stride, padding, dilation, ceil_mode)
 
 
-def _max_pool_vjp(g: Any, ins: Any, out: Any, p: dict) -> Tensor:
-    return apply(max_pool_backward_op, (g[0], out[1]),
-                 {"input_shape": tuple(ins[0].shape), "nd": len(p["kernel_size"])})
+def _max_pool_impl(x: np.ndarray, indices: np.ndarray, nd: int) -> np.ndarray:
+    return K.max_pool_gather(x, indices, nd)
+
+
+def _max_pool_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> tuple:
+    return apply(max_pool_backward_op, (g, ins[1]),
+                 {"input_shape": tuple(ins[0].shape), "nd": p["nd"]}), None
 
 
 def _max_pool_backward_impl(gy: np.ndarray, indices: np.ndarray, input_shape: tuple,
@@ -238,25 +242,19 @@ def _max_pool_backward_impl(gy: np.ndarray, indices: np.ndarray, input_shape: tu
 
 
 def _max_pool_backward_vjp(gg: Tensor, ins: Any, out: Any, p: dict) -> tuple:
-    return apply(max_pool_gather_op, (gg, ins[1]), {"nd": p["nd"]}), None
+    # the backward scatters to the argmax positions; its adjoint gathers there: the forward
+    return apply(max_pool_op, (gg, ins[1]), {"nd": p["nd"]}), None
 
 
-def _max_pool_gather_impl(gx: np.ndarray, indices: np.ndarray, nd: int) -> np.ndarray:
-    return K.max_pool_gather(gx, indices, nd)
-
-
-def _max_pool_gather_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> tuple:
-    return apply(max_pool_backward_op, (g, ins[1]),
-                 {"input_shape": tuple(ins[0].shape), "nd": p["nd"]}), None
-
-
+# Max pooling is two ops: the argmax indices (no gradient), then the values read at them.
+# The values' node saves the input and the indices, as PyTorch's does, so an in-place op on
+# the pooled output (a ReLU(inplace=True) after the pool) does not invalidate the backward.
+max_pool_indices_op = Op("max_pool2d_indices", _max_pool_indices_impl, group="library")
 max_pool_op = Op("max_pool2d", _max_pool_impl, _max_pool_vjp, "MaxPool2DWithIndicesBackward0",
-                 save="o", nout=2, group="library", diff_outs=(0,))
+                 save="i", group="library")
 max_pool_backward_op = Op("max_pool2d_backward", _max_pool_backward_impl,
                           _max_pool_backward_vjp, "MaxPool2DWithIndicesBackwardBackward0",
-                          save="i", group="library")
-max_pool_gather_op = Op("max_pool2d_gather", _max_pool_gather_impl, _max_pool_gather_vjp,
-                        "MaxPool2DGatherBackward0", save="i", group="library")
+                          group="library")
 
 
 def _pool_args(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,  # noqa: A002
@@ -297,8 +295,9 @@ def _max_pool_nd(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dil
     out = [K.pool_out_size(n, kk, ss, pp, dd, ceil_mode)
            for n, kk, ss, pp, dd in zip(input.shape[-nd:], k, s, p, d)]
     _check_out(input, out, nd)
-    return apply(max_pool_op, (input,), {"kernel_size": k, "stride": s, "padding": p,
-                                         "dilation": d, "ceil_mode": bool(ceil_mode)})
+    idx = apply(max_pool_indices_op, (input,), {"kernel_size": k, "stride": s, "padding": p,
+                                                "dilation": d, "ceil_mode": bool(ceil_mode)})
+    return apply(max_pool_op, (input, idx), {"nd": nd}), idx
 
 
 def max_pool2d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None,  # noqa: A002
@@ -427,10 +426,10 @@ def _adaptive_backward_vjp(gg: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
 
 
 adaptive_op = Op("adaptive_avg_pool2d", _adaptive_impl, _adaptive_vjp,
-                 "AdaptiveAvgPool2DBackward0", save="i", group="library")
+                 "AdaptiveAvgPool2DBackward0", group="library")
 adaptive_backward_op = Op("adaptive_avg_pool2d_backward", _adaptive_backward_impl,
                           _adaptive_backward_vjp, "AdaptiveAvgPool2DBackwardBackward0",
-                          save="i", group="library")
+                          group="library")
 
 
 def _adaptive_size(input: Tensor, output_size: Any, nd: int) -> tuple[int, ...]:  # noqa: A002

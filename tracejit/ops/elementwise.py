@@ -113,10 +113,35 @@ _UNARY: dict[str, tuple] = {
 UNARY_OPS: dict[str, Op] = {}
 
 
+_BOOL_ERRORS = {
+    "neg": lambda: RuntimeError(
+        "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+        "invert a mask, use the `~` or `logical_not()` operator instead."),
+    "relu": lambda: RuntimeError("Boolean inputs not supported for relu"),
+    **{n: (lambda n=n: NotImplementedError(f"\"{n}_cpu\" not implemented for 'Bool'"))
+       for n in ("abs", "floor", "ceil", "round", "trunc")},
+}
+
+
+def _no_bool(name: str, impl: Any) -> Any:
+    """PyTorch refuses these ops on bool tensors (numpy would compute them)."""
+    err = _BOOL_ERRORS[name]
+
+    def f(x: np.ndarray) -> np.ndarray:
+        if x.dtype.kind == "b":
+            raise err()
+        return impl(x)
+
+    f.__name__ = getattr(impl, "__name__", name)
+    return f
+
+
 def _make_unary(name: str, spec: tuple) -> None:
     impl, float_only, gname, save, rule = spec
     if float_only:
         impl = _float_in(impl)
+    if name in _BOOL_ERRORS:
+        impl = _no_bool(name, impl)
     if rule is None:
         vjp = _zero_grad
     else:
@@ -165,7 +190,9 @@ def _logical_not(x: np.ndarray) -> np.ndarray:
 
 def _bitwise_not(x: np.ndarray) -> np.ndarray:
     if x.dtype.kind == "f":
-        raise TypeError("bitwise_not is only supported for integer and boolean tensors")
+        raise NotImplementedError(
+            f"\"bitwise_not_cpu\" not implemented for '{_BY_NP[x.dtype].scalar_name}'"
+        )
     return np.invert(x)
 
 
@@ -181,7 +208,16 @@ for _n, _impl in (("isnan", _isnan), ("isinf", _isinf), ("isfinite", _isfinite),
     globals()[_n] = _fn
     method(_n)(_fn)
 
-method("__invert__")(bitwise_not)  # noqa: F821
+
+
+def _invert(self: Tensor) -> Tensor:
+    if self._data.dtype.kind == "f":
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
+                        "tensors")
+    return bitwise_not(self)  # noqa: F821
+
+
+method("__invert__")(_invert)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -275,12 +311,16 @@ def _check_bool_sub(x: Any, y: Any) -> None:
 
 
 def _floor_divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if a.dtype.kind == "b":
+        raise NotImplementedError("\"div_floor_cpu\" not implemented for 'Bool'")
     if a.dtype.kind in "iu" and not np.all(b):
         raise RuntimeError("ZeroDivisionError")
     return np.floor_divide(a, b)
 
 
 def _remainder(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if a.dtype.kind == "b":
+        raise NotImplementedError("\"remainder_cpu\" not implemented for 'Bool'")
     if a.dtype.kind in "iu" and not np.all(b):
         raise RuntimeError("ZeroDivisionError")
     return np.remainder(a, b)
@@ -305,7 +345,9 @@ def _pow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _bitwise(fn: Any) -> Any:
     def impl(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if a.dtype.kind == "f":
-            raise RuntimeError(f"\"{fn.__name__}_cpu\" not implemented for 'Float'")
+            raise NotImplementedError(
+                f"\"{fn.__name__}_cpu\" not implemented for '{_BY_NP[a.dtype].scalar_name}'"
+            )
         return fn(a, b)
 
     return impl

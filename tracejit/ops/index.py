@@ -131,7 +131,8 @@ def _parse(x: Tensor, index: Any) -> tuple[tuple, tuple, str, bool]:
             conv.append(("s", st, sp, step))
             consumed += 1
         elif isinstance(it, (Tensor, np.ndarray, list, tuple)):
-            if isinstance(it, Tensor) and it._data.ndim == 0 and it._data.dtype.kind in "iu":
+            if (isinstance(it, Tensor) and it._data.ndim == 0 and it._data.dtype.kind in "iu"
+                    and type(it._data) is np.ndarray):
                 conv.append(int(it.item()))  # a 0-d integer tensor indexes like an int
                 consumed += 1
                 continue
@@ -155,6 +156,7 @@ def _parse(x: Tensor, index: Any) -> tuple[tuple, tuple, str, bool]:
     # advanced index the split into the basic views and the tensors at the dims they index
     name = "AliasBackward0"
     btm: list = []
+    mask_err = None
     atm: list = []
     d = 0
     for it in conv:
@@ -192,15 +194,12 @@ def _parse(x: Tensor, index: Any) -> tuple[tuple, tuple, str, bool]:
             a = tensors[it[1]]._data
             if a.dtype.kind == "b":
                 for j, s in enumerate(a.shape):
-                    if s != shp[d + j]:
-                        raise IndexError(
-                            f"The shape of the mask {list(a.shape)} at index {j} does not match "
-                            f"the shape of the indexed tensor {list(shp)} at index {d + j}"
-                        )
+                    if s != shp[d + j] and mask_err is None:
+                        mask_err = (a.shape, j, len(atm) + j)
                 btm.extend([_FULL] * a.ndim)
                 d += a.ndim
             else:
-                if a.size:
+                if a.size and type(a) is np.ndarray:  # traced: numpy checks at run time
                     bad = (a >= shp[d]) | (a < -shp[d])
                     if bad.any():
                         raise IndexError(
@@ -212,6 +211,23 @@ def _parse(x: Tensor, index: Any) -> tuple[tuple, tuple, str, bool]:
             atm.append(it)
     if basic:
         return tuple(btm), (), name, True
+    if mask_err is not None:
+        # PyTorch reports it against the tensor the basic part (ints, slices, None) gave
+        mshape, j, od = mask_err
+        res = np.broadcast_to(np.empty((), np.int8), shp)[_build(tuple(btm))].shape
+        raise IndexError(
+            f"The shape of the mask {list(mshape)} at index {j} does not match the shape of the "
+            f"indexed tensor {list(res)} at index {od}"
+        )
+    shapes = [(int(np.count_nonzero(t._data)),) if t._data.dtype.kind == "b" else t._data.shape
+              for t in tensors if type(t._data) is np.ndarray or t._data.dtype.kind != "b"]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise IndexError(
+            "shape mismatch: indexing tensors could not be broadcast together with shapes "
+            + ", ".join(str(list(sh)) for sh in shapes)
+        ) from None
     while atm and atm[-1] is None:
         atm.pop()
     return ("adv", tuple(btm), tuple(atm)), tuple(tensors), "IndexBackward0", False
@@ -450,7 +466,7 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:  # noqa: A00
             f"index_select(): Index to scalar can have only 1 value, got {a.size} value(s)"
         )
     size = input._data.shape[d] if nd else 1
-    if a.size and (a.min() < 0 or a.max() >= size):
+    if a.size and type(a) is np.ndarray and (a.min() < 0 or a.max() >= size):
         raise IndexError("index out of range in self")
     return apply(index_select_op, (input, index), {"dim": d})
 
@@ -512,7 +528,7 @@ def _index_add_args(self: Tensor, dim: int, index: Tensor, source: Tensor) -> in
             f"({ssize}), for dim: {d}"
         )
     size = self._data.shape[d] if nd else 1
-    if a.size and (a.min() < 0 or a.max() >= size):
+    if a.size and type(a) is np.ndarray and (a.min() < 0 or a.max() >= size):
         bad = a[(a < 0) | (a >= size)].flat[0]
         raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {size}")
     return d

@@ -280,7 +280,7 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
 ger = outer
 
 
-def _addmm_impl(x: np.ndarray, m1: np.ndarray, m2: np.ndarray, beta: Any,
+def _addmm_impl(m1: np.ndarray, m2: np.ndarray, x: np.ndarray, beta: Any,
                 alpha: Any) -> np.ndarray:
     r = np.matmul(m1, m2)
     if alpha != 1:
@@ -291,7 +291,7 @@ def _addmm_impl(x: np.ndarray, m1: np.ndarray, m2: np.ndarray, beta: Any,
 
 
 def _addmm_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> tuple:
-    x, m1, m2 = ins
+    m1, m2, x = ins
     alpha, beta = p["alpha"], p["beta"]
     gx = gm1 = gm2 = None
     if x._rg:
@@ -302,9 +302,11 @@ def _addmm_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> tuple:
     if m2._rg:
         gm2 = apply(mm_op, (_t(m1), g))
         gm2 = gm2 if alpha == 1 else gm2 * alpha
-    return gx, gm1, gm2
+    return gm1, gm2, gx
 
 
+# the matrices come first: the tracer's shape inference treats inputs 0 and 1 of a "matmul"
+# op as the product's operands
 addmm_op = Op("addmm", _addmm_impl, _addmm_vjp, "AddmmBackward0", group="matmul")
 
 
@@ -320,9 +322,13 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1,  # noqa: 
     (r, k), (k2, c) = mat1._data.shape, mat2._data.shape
     _mm_shapes(r, k, k2, c)
     _m1m2_dtype(mat1, mat2)
-    _m1m2_dtype(mat1, input)
+    if input._data.dtype != mat2._data.dtype:
+        raise RuntimeError(
+            "self and mat2 must have the same dtype, but got "
+            f"{_type_name(input)} and {_type_name(mat2)}"
+        )
     _expand_shape(input._data.shape, (r, c))
-    return apply(addmm_op, (input, mat1, mat2), {"beta": beta, "alpha": alpha})
+    return apply(addmm_op, (mat1, mat2, input), {"beta": beta, "alpha": alpha})
 
 
 __all__ = [n for n, v in list(globals().items())

@@ -392,18 +392,18 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:  # noqa: A002
 # expand
 
 
-def _expand_impl(x: np.ndarray, shape: tuple) -> np.ndarray:
-    lead = len(shape) - x.ndim
+def _expand_impl(x: np.ndarray, size: tuple) -> np.ndarray:
+    lead = len(size) - x.ndim
     strides = []
     overlap = False
-    for i, s in enumerate(shape):
+    for i, s in enumerate(size):
         if i < lead or x.shape[i - lead] != s:
             strides.append(0)
             overlap = overlap or s > 1
         else:
             strides.append(x.strides[i - lead])
     # a broadcast view writes several elements to one location: PyTorch forbids that
-    return _as_strided(x, shape, strides, writeable=not overlap)
+    return _as_strided(x, size, strides, writeable=not overlap)
 
 
 def _expand_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
@@ -458,7 +458,7 @@ def expand(self: Tensor, *sizes: Any) -> Tensor:
     """A broadcast view (stride 0 on new/size-1 dims); writing into it is an error."""
     shape = _expand_shape(self._data.shape, size_args(sizes),
                          f"torch.{_type_name(self)}Tensor")
-    return apply(expand_op, (self,), {"shape": shape})
+    return apply(expand_op, (self,), {"size": shape})
 
 
 @method("expand_as")
@@ -650,8 +650,10 @@ def _split_sizes(input: Tensor, sizes: tuple[int, ...], dim: int, grad_name: str
 def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
     """Views of consecutive pieces along ``dim``: equal size (last smaller) or given sizes."""
     shp = tensor._data.shape
+    if not shp:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = wrap_dim(dim, len(shp))
-    size = shp[d] if shp else 0
+    size = shp[d]
     if isinstance(split_size_or_sections, (int, np.integer)):
         s = int(split_size_or_sections)
         if s < 0:
@@ -703,6 +705,10 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:  # no
 def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple:  # noqa: A002
     """numpy.array_split semantics: n nearly equal pieces, or cuts at the given indices."""
     shp = input._data.shape
+    if not shp:
+        raise RuntimeError(
+            "tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims"
+        )
     d = wrap_dim(dim, len(shp))
     size = shp[d]
     if isinstance(indices_or_sections, Tensor):
