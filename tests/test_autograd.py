@@ -125,7 +125,6 @@ def test_node_names_and_next_functions_match_torch(name: str) -> None:
 # Known structural differences (values and gradients agree): tracejit computes x.add(y, alpha=a)
 # as x + y * a (two nodes), and x % 1.5 keeps an edge for the wrapped scalar. strict: an XPASS
 # tells whoever fixes them to drop the mark.
-@pytest.mark.xfail(strict=True, reason="alpha is applied as a separate MulBackward0 node")
 @pytest.mark.requires_torch
 def test_alpha_forms_are_one_node_like_torch() -> None:
     torch = pytest.importorskip("torch")

@@ -7,6 +7,7 @@
   source, so each distinct module is compiled by nvcc once per session).
 """
 
+import importlib
 import os
 import pathlib
 import subprocess
@@ -16,8 +17,7 @@ import pytest
 
 from kernels import cg
 
-cuda = cg.cuda if hasattr(cg, "cuda") else __import__(cg.__name__ + ".cuda",
-                                                      fromlist=["cuda"])
+cuda = importlib.import_module(cg.__name__ + ".cuda")
 HERE = pathlib.Path(__file__).resolve().parent
 HAVE_NVCC = cuda.find_nvcc() is not None
 _checked: set = set()

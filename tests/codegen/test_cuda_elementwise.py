@@ -1,4 +1,4 @@
-"""Elementwise ops on the CUDA backend (simulator) against numpy, as in test_elementwise.
+"""Elementwise ops on the CUDA backend (simulator) against numpy, as in test_cg_elementwise.
 
 All variants live in ONE program (one module, one compiler invocation, one nvcc check);
 the references, value sets and tolerances are the LLVM tests' own.
@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from kernels import binary, cg, unary
-from test_cuda_common import cuda, nvcc_check, sim, sim_env  # noqa: F401
-from test_elementwise import (
+from test_cg_elementwise import (
     APPROX_UNARY,
     EXACT_UNARY,
     FLOAT_BINARY,
@@ -19,6 +18,7 @@ from test_elementwise import (
     _pairs,
     _values,
 )
+from test_cuda_common import cuda, nvcc_check, sim, sim_env  # noqa: F401
 
 rng = np.random.default_rng(11)
 INTS = ["i8", "u8", "i32", "i64"]

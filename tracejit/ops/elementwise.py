@@ -457,6 +457,10 @@ def _make_binary(name: str, spec: tuple) -> None:
     kind_of[name] = kind
 
     fast = kind != "true_div" and kind != "bits"
+    # add/sub(x, y, alpha=a): one node, as PyTorch (the alpha form has its own impl so the
+    # common form stays a bare numpy ufunc)
+    alpha_op = Op(name, _add if name == "add" else _sub_checked, vjp, gname, save=save,
+                  group="binary") if name in ("add", "sub") else None
 
     def fn(input: Any, other: Any, **kw: Any) -> Tensor:  # noqa: A002
         # hot path: same-dtype tensors, no keywords
@@ -466,9 +470,9 @@ def _make_binary(name: str, spec: tuple) -> None:
                 return apply(op, (input, other))
             except ValueError:
                 pass  # fall through to the full path for PyTorch's error message
-        if kw.get("alpha", 1) != 1:  # add/sub(x, y, alpha=a) is x ± a*y
-            other = other * kw.pop("alpha")
-        kw.pop("alpha", None)
+        alpha = kw.pop("alpha", 1)
+        if alpha != 1 and alpha_op is not None:
+            return binary(alpha_op, kind, input, other, {"alpha": alpha, **kw})
         return binary(op, kind, input, other, kw or None)
 
     def fn_(self: Tensor, other: Any, **kw: Any) -> Tensor:
@@ -482,9 +486,10 @@ def _make_binary(name: str, spec: tuple) -> None:
                 f"result type {dt.scalar_name} can't be cast to the desired output "
                 f"type {self.dtype.scalar_name}"
             )
-        if kw.get("alpha", 1) != 1:
-            other = other * kw["alpha"]
-        kw.pop("alpha", None)
+        alpha = kw.pop("alpha", 1)
+        if alpha != 1 and alpha_op is not None:
+            return apply_inplace(alpha_op, self, (as_tensor_like(other, dt),),
+                                 {"alpha": alpha, **kw})
         return apply_inplace(op, self, (as_tensor_like(other, dt),), kw or None)
 
     fn.__name__ = name

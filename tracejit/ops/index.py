@@ -295,8 +295,15 @@ def _take(x: Tensor, index: tuple, tensors: tuple, basic: bool,
     return apply(index_op, (x, *tensors), {"index": index})
 
 
+_SELECT_OP = _getitem_ops["SelectBackward0"]
+
+
 def _getitem(self: Tensor, index: Any) -> Tensor:
-    """x[index] with PyTorch's (= numpy's) semantics: a view for basic indices."""
+    """x[index] with PyTorch's semantics: a view for basic indices, else a copy."""
+    if type(index) is int:  # the common x[i]: skip the general parse
+        shp = self._data.shape
+        if shp and -shp[0] <= index < shp[0]:
+            return apply(_SELECT_OP, (self,), {"index": (index % shp[0],)})
     template, tensors, name, basic = _parse(self, index)
     return _take(self, template, tensors, basic, name)
 

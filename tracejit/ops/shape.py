@@ -346,8 +346,11 @@ def _unsqueeze_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
     return apply(squeeze_ops[1], (g,), {"dims": (p["dim"],)})
 
 
-unsqueeze_op = _view_op("unsqueeze", lambda x, dim: np.expand_dims(x, dim), _unsqueeze_vjp,
-                        "UnsqueezeBackward0")
+def _unsqueeze_impl(x: np.ndarray, dim: int) -> np.ndarray:
+    return x[(slice(None),) * dim + (None, Ellipsis)]
+
+
+unsqueeze_op = _view_op("unsqueeze", _unsqueeze_impl, _unsqueeze_vjp, "UnsqueezeBackward0")
 
 
 def _squeeze_impl(x: np.ndarray, dims: tuple) -> np.ndarray:
