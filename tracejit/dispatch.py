@@ -19,6 +19,8 @@ from .tensor import Tensor
 _grad = grad_mode._enabled
 _new = object.__new__
 tracer: list[Any] = [None]  # the active tracer, set by tracejit.jit
+# in-place ops on views of tensors on the tape (CopySlices), registered by ops/strided.py
+inplace_view_handler: list[Any] = [None]
 
 
 class Op:
@@ -143,6 +145,8 @@ def _record(op: Op, inputs: tuple[Tensor, ...], outs: tuple[Tensor, ...], params
 def apply_inplace(op: Op, self: Tensor, others: tuple, params: dict | None = None) -> Tensor:
     """``self.op_(...)``: compute out of place, write into self's storage, take its history."""
     recording = _grad[0] and (self._rg or any(t._rg for t in others))
+    if recording and self._base is not None and tracer[0] is None:
+        return inplace_view_handler[0](op, self, others, params)
     if recording:
         check_inplace_allowed(self)
         if "i" in op.save:
@@ -178,10 +182,6 @@ def check_inplace_allowed(self: Tensor) -> None:
                 "a view of a leaf Variable that requires grad is being used in an in-place "
                 "operation."
             )
-        raise RuntimeError(
-            "tracejit does not support in-place operations on views of tensors that require "
-            "grad; use an out-of-place op (or .clone()) instead"
-        )
 
 
 def write_into(self: Tensor, res: Tensor) -> None:
@@ -208,6 +208,11 @@ def write_into(self: Tensor, res: Tensor) -> None:
             )
     if tracer[0] is not None:
         tracer[0].write(self, res)
+    elif not dst.flags.writeable:
+        raise RuntimeError(
+            "unsupported operation: more than one element of the written-to tensor refers to a "
+            "single memory location. Please clone() the tensor before performing the operation."
+        )
     else:
         np.copyto(dst, src, casting="unsafe")
     self._vc[0] += 1

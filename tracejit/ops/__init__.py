@@ -11,3 +11,4 @@ from .shape import *  # noqa: F403
 from .index import *  # noqa: F403
 from .join import *  # noqa: F403
 from .linalg import *  # noqa: F403
+from .strided import *  # noqa: F403

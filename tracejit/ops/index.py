@@ -419,6 +419,7 @@ def index_put(input: Tensor, indices: Any, values: Tensor,  # noqa: A002 - PyTor
 
 @method("index_put_")
 def index_put_(self: Tensor, indices: Any, values: Tensor, accumulate: bool = False) -> Tensor:
+    """In place self[indices] = values (or += with accumulate)."""
     template, ts = _put_template(indices)
     _check_writeable(self)
     return apply_inplace(index_put_op, self, (_value_tensor(values, self), *ts),
@@ -552,6 +553,7 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *,  # noqa
 @method("index_add_")
 def index_add_(self: Tensor, dim: int, index: Tensor, source: Tensor, *,
                alpha: Any = 1) -> Tensor:
+    """In place index_add: self[..., index, ...] += alpha * source."""
     d = _index_add_args(self, dim, index, source)
     _check_writeable(self)
     return apply_inplace(index_add_op, self, (index, source), {"dim": d, "alpha": alpha})
@@ -583,6 +585,7 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:  #
 
 @method("index_fill_")
 def index_fill_(self: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
+    """In place index_fill."""
     if isinstance(value, Tensor):
         value = value.item()
     _check_writeable(self)
@@ -837,6 +840,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *,  # noqa:
 @method("scatter_")
 def scatter_(self: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
              reduce: str | None = None) -> Tensor:
+    """In place scatter (src tensor, or value)."""
     return _scatter_apply(self, dim, index, src, value, reduce, True)
 
 
@@ -849,6 +853,7 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor: 
 
 @method("scatter_add_")
 def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """In place scatter_add (repeats accumulate)."""
     d = _scatter_args(self, dim, index, src, "scatter_add")
     _check_writeable(self)
     return apply_inplace(scatter_add_op, self, (index, src), {"dim": d})
@@ -911,6 +916,7 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:  # noqa: A00
 
 @method("masked_fill_")
 def masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
+    """In place masked_fill; the mask broadcasts to self."""
     op, extra, p = _masked_fill_args(mask, value)
     _check_writeable(self)
     return apply_inplace(op, self, (mask, *extra), p)
@@ -972,6 +978,7 @@ def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:  # noqa: A002
 
 @method("argwhere")
 def argwhere(input: Tensor) -> Tensor:  # noqa: A002
+    """nonzero(input): the (n, ndim) indices of non-zero elements."""
     return nonzero(input)
 
 

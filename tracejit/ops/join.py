@@ -143,11 +143,13 @@ def _promote_0d(ts: list[Tensor]) -> dtypes.dtype:
 
 
 def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    """cat along dim 1 (dim 0 for 1-D inputs)."""
     ts = [atleast_1d(t) for t in _tensor_list(tensors, "hstack")]
     return cat(ts, 0 if all(t._data.ndim == 1 for t in ts) else 1)
 
 
 def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    """cat of the inputs as at least 2-D, along dim 0."""
     return cat([atleast_2d(t) for t in _tensor_list(tensors, "vstack")], 0)
 
 
@@ -155,10 +157,12 @@ row_stack = vstack
 
 
 def dstack(tensors: Sequence[Tensor]) -> Tensor:
+    """cat of the inputs as at least 3-D, along dim 2."""
     return cat([atleast_3d(t) for t in _tensor_list(tensors, "dstack")], 2)
 
 
 def column_stack(tensors: Sequence[Tensor]) -> Tensor:
+    """cat along dim 1 with 0-d/1-D inputs as columns."""
     ts = [reshape(t, -1, 1) if t._data.ndim <= 1 else t
           for t in _tensor_list(tensors, "column_stack")]
     return cat(ts, 1)

@@ -158,6 +158,7 @@ def view(self: Tensor, *shape: Any) -> Tensor:
 
 @method("view_as")
 def view_as(self: Tensor, other: Tensor) -> Tensor:
+    """view(other.shape): shares storage, so it fails where view would."""
     return view(self, other._data.shape)
 
 
@@ -172,11 +173,13 @@ def reshape(input: Tensor, *shape: Any) -> Tensor:  # noqa: A002 - PyTorch's arg
 
 @method("reshape_as")
 def reshape_as(self: Tensor, other: Tensor) -> Tensor:
+    """reshape(other.shape): a view when possible, else a copy."""
     return reshape(self, other._data.shape)
 
 
 @method("ravel")
 def ravel(input: Tensor) -> Tensor:  # noqa: A002
+    """The flattened tensor (a view when the layout allows)."""
     return reshape(input, -1)
 
 
@@ -309,6 +312,7 @@ Tensor.H = property(_H)  # type: ignore[attr-defined]
 
 @method("adjoint")
 def adjoint(input: Tensor) -> Tensor:  # noqa: A002
+    """The transposed last two dims (real dtypes: no conjugation)."""
     return _mT(input)
 
 
@@ -466,10 +470,12 @@ def expand(self: Tensor, *sizes: Any) -> Tensor:
 
 @method("expand_as")
 def expand_as(self: Tensor, other: Tensor) -> Tensor:
+    """expand(other.shape): a broadcast view, no copy."""
     return expand(self, other._data.shape)
 
 
 def broadcast_to(input: Tensor, size: Sequence[int]) -> Tensor:  # noqa: A002
+    """torch.broadcast_to: expand under numpy's name."""
     return expand(input, tuple(size))
 
 
@@ -685,6 +691,7 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Te
 
 @method("split_with_sizes")
 def split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0) -> tuple:  # noqa: A002
+    """split with explicit piece sizes (SplitWithSizesBackward0)."""
     return split(input, list(split_sizes), dim)
 
 
@@ -765,6 +772,7 @@ def flip(input: Tensor, *dims: Any) -> Tensor:  # noqa: A002
 
 @method("fliplr")
 def fliplr(input: Tensor) -> Tensor:  # noqa: A002
+    """flip(1) of a tensor with at least two dims."""
     if input._data.ndim < 2:
         raise RuntimeError("Input must be >= 2-d.")
     return flip(input, 1)
@@ -772,6 +780,7 @@ def fliplr(input: Tensor) -> Tensor:  # noqa: A002
 
 @method("flipud")
 def flipud(input: Tensor) -> Tensor:  # noqa: A002
+    """flip(0) of a tensor with at least one dim."""
     if input._data.ndim < 1:
         raise RuntimeError("Input must be >= 1-d.")
     return flip(input, 0)
@@ -828,14 +837,17 @@ def _atleast(tensors: tuple, n: int) -> Any:
 
 
 def atleast_1d(*tensors: Any) -> Any:
+    """Each tensor as a view with at least one dim."""
     return _atleast(tensors, 1)
 
 
 def atleast_2d(*tensors: Any) -> Any:
+    """Each tensor as a view with at least two dims (new dims lead)."""
     return _atleast(tensors, 2)
 
 
 def atleast_3d(*tensors: Any) -> Any:
+    """Each tensor as a view with at least three dims, as numpy places them."""
     return _atleast(tensors, 3)
 
 
