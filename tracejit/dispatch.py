@@ -86,6 +86,8 @@ def apply(op: Op, inputs: tuple[Tensor, ...], params: dict | None = None) -> Any
             for o in out
         )
         res = outs
+    if tr is not None:
+        tr.created.extend(outs)
     if op.view:
         base = inputs[0]
         for o in outs:

@@ -16,6 +16,8 @@ from .device import cpu as _cpu
 from .device import device as _device
 
 _BY_NP = dtypes._BY_NP
+# set by the tracer while a jit traces: it must see every .grad write to replay it
+grad_write_hook: list[Any] = [None]
 
 
 class Size(tuple):
@@ -37,7 +39,7 @@ class Tensor:
     __slots__ = ("_data", "_rg", "_vc", "__weakref__", "__dict__")
     # Rarely set attributes live in the instance dict only once set: a fresh tensor costs
     # three slot writes, which keeps per-op overhead near PyTorch's.
-    grad: Tensor | None = None
+    _grad: Tensor | None = None
     grad_fn: Any = None
     _output_nr = 0
     _base: Tensor | None = None
@@ -111,6 +113,23 @@ class Tensor:
     @property
     def _version(self) -> int:
         return self._vc[0]
+
+    @property
+    def grad(self) -> Tensor | None:
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad "
+                                f"of type {type(value).__name__}")
+            if tuple(value._data.shape) != tuple(self._data.shape):
+                raise RuntimeError("assigned grad has data of a different size")
+        hook = grad_write_hook[0]
+        if hook is not None:
+            hook(self)
+        self._grad = value
 
     @property
     def is_leaf(self) -> bool:

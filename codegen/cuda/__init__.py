@@ -27,10 +27,11 @@ from .runtime import (
     is_available,
     sim_requested,
 )
+from .sim import SimRuntime
 
 __all__ = [
     "LAYOUTS", "NOT_AVAILABLE", "NP_DTYPES", "Block", "CachingAllocator", "DeviceArray",
-    "Limits", "Program", "Runtime", "classify", "compile_ptx", "device_count",
+    "Limits", "Program", "Runtime", "SimRuntime", "classify", "compile_ptx", "device_count",
     "emit_kernel", "emit_module", "empty_cache", "find_nvcc", "get_runtime", "is_available",
     "launch", "launch_config", "memory_allocated", "memory_reserved", "pack_params",
     "program_for", "run", "sim_requested", "symbol", "synchronize",

@@ -268,8 +268,8 @@ class _Emitter:
         odims, rdims = list(range(nout)), list(range(nout, k.ndim))
         accs = [f"acc{m}" for m in range(len(k.reductions))]
         acc_t = [ops.COMPUTE[r.dtype] for r in k.reductions]
-        for m, r in enumerate(k.reductions):
-            self.line("  ", f"__shared__ {acc_t[m]} tj_red{m}[{MAX_WARPS}];")
+        for m, t in enumerate(acc_t):
+            self.line("  ", f"__shared__ {t} tj_red{m}[{MAX_WARPS}];")
         self.line("  ", f"const long long n_outer = {self._product(odims)};")
         self.line("  ", f"const long long n_red = {self._product(rdims)};")
         self.line("  ", "for (long long o = blockIdx.x; o < n_outer; o += gridDim.x) {")

@@ -36,6 +36,11 @@ def _unsigned(dtype: str) -> bool:
     return dtype in ("u8", "bool")
 
 
+def _paren(text: str) -> str:
+    """Negative literals in parentheses: ``-`` applied to them must not become ``--``."""
+    return f"({text})" if text.startswith("-") else text
+
+
 # -- constants -----------------------------------------------------------------------------
 def const(dtype: str, value) -> str:
     """C literal of ``value`` rounded like the LLVM backend's constants."""
@@ -48,7 +53,8 @@ def const(dtype: str, value) -> str:
             return f"(({ct})NAN)"
         if math.isinf(v):
             return f"(({ct})INFINITY)" if v > 0 else f"(-({ct})INFINITY)"
-        return repr(v) + ("" if ct == "double" else "f")
+        text = repr(v) + ("" if ct == "double" else "f")
+        return f"({text})" if v < 0 or text.startswith("-") else text
     if dtype == "bool":
         return "true" if value else "false"
     bits = _BITS[dtype]
@@ -56,9 +62,9 @@ def const(dtype: str, value) -> str:
     if not _unsigned(dtype) and v >= 1 << (bits - 1):
         v -= 1 << bits
     if dtype == "i64":
-        return "(-9223372036854775807LL - 1)" if v == -(1 << 63) else f"{v}LL"
+        return "(-9223372036854775807LL - 1)" if v == -(1 << 63) else _paren(f"{v}LL")
     if dtype == "i32":
-        return "(-2147483647 - 1)" if v == -(1 << 31) else str(v)
+        return "(-2147483647 - 1)" if v == -(1 << 31) else _paren(str(v))
     return f"(({ct}){v})"
 
 

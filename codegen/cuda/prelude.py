@@ -63,10 +63,17 @@ template <typename T> TJ_DEV T tj_umod(T x, T y) { return y == 0 ? (T)0 : (T)(x 
 
 
 def _float_helpers(t: str, s: str) -> str:
-    """NaN-propagating max/min, sign, stable sigmoid and numpy's npy_divmod for type t."""
+    """max/min, sign, stable sigmoid and numpy's npy_divmod (as LLVM does it) for type t."""
     return f"""
-TJ_DEV {t} tj_fmax({t} a, {t} b) {{ return a != a ? a : (b != b ? b : (a >= b ? a : b)); }}
-TJ_DEV {t} tj_fmin({t} a, {t} b) {{ return a != a ? a : (b != b ? b : (a <= b ? a : b)); }}
+/* IEEE 754-2019 maximum/minimum (LLVM's llvm.maximum): NaN wins, and -0 < +0 */
+TJ_DEV {t} tj_fmax({t} a, {t} b) {{
+  if (a != a || b != b) return a + b;
+  return a > b ? a : (b > a ? b : (a == 0 ? a + b : a));
+}}
+TJ_DEV {t} tj_fmin({t} a, {t} b) {{
+  if (a != a || b != b) return a + b;
+  return a < b ? a : (b < a ? b : (a == 0 ? -(-a - b) : a));
+}}
 TJ_DEV {t} tj_sign({t} x) {{ return x > 0 ? ({t})1 : (x < 0 ? ({t})-1 : x); }}
 TJ_DEV {t} tj_sigmoid({t} x) {{
   if (x >= 0) return ({t})1 / (({t})1 + exp{s}(-x));

@@ -106,7 +106,7 @@ def _read_verified(path: Path) -> bool:
     if len(data) <= _TRAILER or not data.startswith(b"\x7fELF"):
         return False
     trailer = data[-_TRAILER:]
-    if not trailer.startswith(MAGIC):
+    if not (trailer.startswith(MAGIC) and trailer.endswith(b"\n")):
         return False
     digest = trailer[len(MAGIC):-1]
     return hashlib.sha256(data[:-_TRAILER]).hexdigest().encode() == digest
@@ -176,20 +176,28 @@ class SimRuntime(Runtime):
         ctypes.memmove(dst, src, nbytes)
 
     # -- modules ---------------------------------------------------------------------------------
+    @staticmethod
+    def cache_path(source: str) -> Path:
+        """Where the shared object of ``source`` is cached (key: TU, flags, compiler)."""
+        tu = translation_unit(source)
+        key = hashlib.sha256("\0".join((tu, compiler_version(cxx()), *CXX_FLAGS))
+                             .encode()).hexdigest()[:40]
+        return cache_dir() / f"{key}.so"
+
     def _load_module(self, source: str) -> SimModule:
         kernels = parse_kernels(source)
         tu = translation_unit(source)
         compiler = cxx()
-        key = hashlib.sha256("\0".join((tu, compiler_version(compiler), *CXX_FLAGS))
-                             .encode()).hexdigest()[:40]
+        path = self.cache_path(source)
         if disk_cache.enabled():
-            path = cache_dir() / f"{key}.so"
             if _read_verified(path):
                 try:
                     lib = ctypes.CDLL(str(path))
                     mod = SimModule(lib, str(path), kernels)
                 except (OSError, AttributeError):
                     pass  # damaged beyond the checksum: recompile below
+                # (dlopen returns an already loaded library of the same path as is: that
+                # one was built from this very source, so it is the right code)
                 else:
                     self.stats["disk_loads"] += 1
                     return mod
@@ -197,31 +205,29 @@ class SimRuntime(Runtime):
             return self._compile(tu, kernels, compiler, path)
         tmp = Path(tempfile.mkdtemp(prefix="tj-sim-"))
         try:
-            return self._compile(tu, kernels, compiler, tmp / f"{key}.so")
+            return self._compile(tu, kernels, compiler, tmp / path.name)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)  # the loaded library stays mapped
 
     def _compile(self, tu: str, kernels: list, compiler: str, path: Path) -> SimModule:
+        """One g++ run in a private directory (fixed file names: reproducible output)."""
         t0 = time.perf_counter()
-        fd, tmp_so = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".so")
-        os.close(fd)
-        src = tmp_so[:-3] + ".cu"
+        work = Path(tempfile.mkdtemp(dir=path.parent, prefix=".tmp-"))
         try:
-            Path(src).write_text(tu)
-            cmd = [compiler, *CXX_FLAGS, "-x", "c++", "-o", tmp_so, src]
+            (work / "tracejit_module.cu").write_text(tu)
+            cmd = [compiler, *CXX_FLAGS, "-x", "c++", "-o", "module.so", "tracejit_module.cu"]
             self.stats["compiler_invocations"] += 1
-            res = subprocess.run(cmd, capture_output=True, text=True)
+            res = subprocess.run(cmd, capture_output=True, text=True, cwd=work)
             if res.returncode != 0:
                 raise RuntimeError(f"simulator compile failed ({' '.join(cmd)}):\n"
                                    f"{res.stderr[-6000:]}")
-            payload = Path(tmp_so).read_bytes()
-            with open(tmp_so, "ab") as f:
+            so = work / "module.so"
+            payload = so.read_bytes()
+            with open(so, "ab") as f:
                 f.write(MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n")
-            os.replace(tmp_so, path)
+            os.replace(so, path)
         finally:
-            for p in (src, tmp_so):
-                if os.path.exists(p):
-                    os.unlink(p)
+            shutil.rmtree(work, ignore_errors=True)
         lib = ctypes.CDLL(str(path))
         self.stats["compiled"] += 1
         self.stats["compile_seconds"] += time.perf_counter() - t0

@@ -55,7 +55,7 @@ def test_selection_and_clear_error():
     code = (
         "import os, sys\n"
         "os.environ.pop('TRACEJIT_CUDA_SIM', None)\n"
-        "sys.path.insert(0, %r)\n"
+        f"sys.path.insert(0, {str(HERE)!r})\n"
         "from conftest import load_codegen\n"
         "cg = load_codegen()\n"
         "from importlib import import_module\n"
@@ -69,7 +69,7 @@ def test_selection_and_clear_error():
         "os.environ['TRACEJIT_CUDA_SIM'] = '1'\n"
         "assert cuda.is_available() and cuda.device_count() == 1\n"
         "assert cuda.get_runtime().name == 'sim'\n"
-    ) % str(HERE)
+    )
     try:
         import pycuda.driver  # noqa: F401
         pytest.skip("pycuda is installed: the no-driver path cannot be exercised")

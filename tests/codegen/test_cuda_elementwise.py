@@ -8,8 +8,6 @@ import warnings
 
 import numpy as np
 import pytest
-
-from kernels import binary, cg, unary
 from test_cg_elementwise import (
     APPROX_UNARY,
     EXACT_UNARY,
@@ -19,6 +17,8 @@ from test_cg_elementwise import (
     _values,
 )
 from test_cuda_common import cuda, nvcc_check, sim, sim_env  # noqa: F401
+
+from kernels import binary, cg, unary
 
 rng = np.random.default_rng(11)
 INTS = ["i8", "u8", "i32", "i64"]

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-
-from kernels import binary, cg, unary
 from test_cuda_common import cuda, nvcc_check, sim, sim_env  # noqa: F401
 from test_layouts import _fused
+
+from kernels import binary, cg, unary
 
 rng = np.random.default_rng(12)
 R = lambda *s: rng.random(s, np.float32)  # noqa: E731

@@ -6,10 +6,10 @@ simulator's default) and, in ``test_launch_configs_agree``, with 8 warps and few
 
 import numpy as np
 import pytest
-
-from kernels import cg, reduce_kernel
 from test_cuda_common import cuda, nvcc_check, sim, sim_env  # noqa: F401
 from test_reduce import NP_REDUCE, _softmax_kernels
+
+from kernels import cg, reduce_kernel
 
 rng = np.random.default_rng(13)
 DTYPES = ["f32", "f64", "i32", "i64"]
@@ -97,7 +97,7 @@ def test_reduce_ops(prog, op, dt, shape, nred):
 
 def test_launch_configs_agree():
     """8 warps per block and 3 blocks striding over 30 rows: same answers."""
-    rt = cuda.sim.SimRuntime()
+    rt = cuda.SimRuntime()
     rt.limits = cuda.Limits(block=128, reduce_block=256, max_grid=3)
     prog = cuda.Program([reduce_kernel(op, "f64", 3, 1) for op in OPS]
                         + [reduce_kernel("max", "f32", 2, 1)], rt)

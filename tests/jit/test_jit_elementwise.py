@@ -131,3 +131,35 @@ def test_broadcast_and_int_ops():
     c = tj.tensor([[-7], [5], [9]])
     want = ((a + b) * 2 - (c // 3) + (c % 3)).numpy()
     np.testing.assert_array_equal(f(a, b, c).numpy(), want)
+
+
+REDUCTIONS = ["sum", "mean", "amax", "amin"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(ops=st.lists(op_strategy, min_size=0, max_size=5),
+       shape=st.sampled_from([(4, 6), (3, 1, 5), (2, 3, 4), (0, 3), (7,)]),
+       red=st.sampled_from(REDUCTIONS), keepdim=st.booleans(), data=st.data(),
+       lx=layouts, dtype=st.sampled_from(["float32", "float64"]), seed=st.integers(0, 2**16))
+def test_random_reduction_programs(ops, shape, red, keepdim, data, lx, dtype, seed):
+    """Prologue (elementwise) → reduction over random dims → epilogue; eager == jit."""
+    ndim = len(shape)
+    dims = tuple(sorted(data.draw(st.sets(st.integers(0, ndim - 1), min_size=1))))
+    if red in ("amax", "amin") and any(shape[d] == 0 for d in dims):
+        return  # an empty max has no identity (eager raises)
+    rng = np.random.default_rng(seed)
+    x = _make(shape, lx if len(shape) == 2 and lx != "scalar" else "contig", rng, dtype)
+    y = tj.tensor(rng.standard_normal(shape).astype(dtype))
+
+    def prog(a, b):
+        v = _program(ops, a, b) if ops else a * b
+        v = v + a * 0  # keep the full shape whatever the program kept
+        r = getattr(v, red)(dim=dims, keepdim=keepdim)
+        return (r.tanh() + 1) * 0.5, r
+
+    want = prog(x, y)
+    got = tj.jit(prog)(x, y)
+    rtol, atol = (2e-5, 2e-5) if dtype == "float32" else (1e-11, 1e-11)
+    for g, w in zip(got, want):
+        assert tuple(g.shape) == tuple(w.shape)
+        np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=rtol, atol=atol, equal_nan=True)

@@ -125,3 +125,28 @@ def test_debug_levels_print_hits_misses_and_graphs(capsys):
     err = capsys.readouterr().err
     assert "cache miss (first call)" in err and "cache hit" in err
     assert "graph after passes" in err and "mul(" in err
+
+
+def test_data_dependent_shapes_raise_trace_error():
+    @tj.jit
+    def masked(x):
+        return x[x > 0]
+
+    @tj.jit
+    def nz(x):
+        return x.nonzero()
+
+    for f in (masked, nz):
+        with pytest.raises(tj.jit.TraceError, match="depends on the data"):
+            f(tj.randn(5))
+
+
+def test_masked_assignment_with_a_scalar_is_traceable():
+    @tj.jit
+    def clip_neg(x):
+        y = x.clone()
+        y[y < 0] = 0.0
+        return y
+
+    x = tj.randn(10)
+    np.testing.assert_array_equal(clip_neg(x).numpy(), np.maximum(x.numpy(), 0))

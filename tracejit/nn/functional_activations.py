@@ -123,7 +123,7 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     mid = input * (input + 3.0) / 6.0
-    out = where(input < -3.0, 0.0, where(input <= 3.0, mid, input))
+    out = where(input <= -3.0, 0.0, where(input >= 3.0, input, mid))
     return _inplace(input, out, inplace)
 
 

@@ -50,8 +50,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None,  # noqa: A002 - torch
             n = input.numel() // c
             with no_grad():
                 unbiased = input.var(dims, unbiased=True) if n > 1 else var.reshape(c)
-                running_mean.copy_(mean.reshape(c) * momentum + running_mean * (1 - momentum))
-                running_var.copy_(unbiased * momentum + running_var * (1 - momentum))
+                # torch: m * batch + (1 - m) * running, the same two products and one sum
+                running_mean.mul_(1 - momentum).add_(mean.reshape(c) * momentum)
+                running_var.mul_(1 - momentum).add_(unbiased * momentum)
     else:
         mean = running_mean.reshape(shape)
         var = running_var.reshape(shape)

@@ -5,6 +5,7 @@ model code written for PyTorch runs unchanged; state_dict save/load lives in ``s
 """
 from __future__ import annotations
 
+import copy
 import itertools
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -32,6 +33,13 @@ def _addindent(s: str, n: int) -> str:
     first = lines.pop(0)
     rest = [(n * " ") + line if line.strip() else "" for line in lines]
     return first + "\n" + "\n".join(rest)
+
+
+def _copy_tensor(t: Tensor) -> Tensor:
+    c = type(t)._make(t._data.copy(), t._rg)
+    if t.grad is not None:
+        c.grad = Tensor._make(t.grad._data.copy())
+    return c
 
 
 class RemovableHandle:
@@ -249,6 +257,18 @@ class Module(StateDictMixin):
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+
+    def __deepcopy__(self, memo: dict) -> Module:
+        """Copies parameters and buffers (tracejit tensors themselves refuse to be pickled)."""
+        for m in self.modules():
+            for t in itertools.chain(m._parameters.values(), m._buffers.values()):
+                if t is not None and id(t) not in memo:
+                    memo[id(t)] = _copy_tensor(t)
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        for k, v in self.__dict__.items():
+            new.__dict__[k] = copy.deepcopy(v, memo)
+        return new
 
     # ---- traversal ------------------------------------------------------------------------
     def _named_members(self, get: Callable, prefix: str = "", recurse: bool = True,

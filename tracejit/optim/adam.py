@@ -12,7 +12,6 @@ from typing import Any
 
 from .. import dtypes, ops
 from ..ops._util import scalar_tensor
-from ..ops.elementwise import maximum
 from ..tensor import Tensor
 from . import inplace  # noqa: F401 - attaches addcmul_/addcdiv_/lerp_
 from .optimizer import Optimizer
@@ -98,7 +97,7 @@ class Adam(Optimizer):
                 step_size, bc2_sqrt = _bias_corrections(step_t, lr, beta1, beta2)
                 if amsgrad:
                     max_sq = state["max_exp_avg_sq"]
-                    max_sq.copy_(maximum(max_sq, exp_avg_sq))
+                    max_sq.maximum_(exp_avg_sq)
                     denom = (max_sq.sqrt() / bc2_sqrt).add_(eps)
                 else:
                     denom = (exp_avg_sq.sqrt() / bc2_sqrt).add_(eps)

@@ -51,6 +51,8 @@ def lerp(self: Tensor, end: Tensor, weight: Any) -> Tensor:
 
 
 def lerp_(self: Tensor, end: Tensor, weight: Any) -> Tensor:
+    if not isinstance(weight, Tensor) and abs(weight) < 0.5:
+        return self.add_((end - self) * weight)  # the optimizers' case: one in-place add
     return self.copy_(_lerp_value(self, end, weight))
 
 

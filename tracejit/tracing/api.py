@@ -19,11 +19,11 @@ from .. import codegen as cg
 from .. import dispatch
 from ..autograd import engine, grad_mode
 from ..autograd.node import Node, node_class
-from ..tensor import Tensor
+from ..tensor import Tensor, grad_write_hook
 from . import debug
 from .execute import Program
 from .graph import Graph, optimize
-from .trace import TraceError, Tracer
+from .trace import Escaped, TraceError, Tracer, Var
 
 _grad_on = grad_mode._enabled
 
@@ -76,6 +76,14 @@ def _leaves(spec: Any, out: list) -> list:
             for s in spec:
                 _leaves(s, out)
     return out
+
+
+def _guard_reason(entries: list) -> str:
+    e = entries[-1]
+    for container, key, value in e.value_guards:
+        if container[key] != value:
+            return f"a value the trace read changed: [{key!r}] {value!r} -> {container[key]!r}"
+    return "a captured tensor's .grad changed between None and a tensor"
 
 
 def _miss_reason(old: Any, new: Any) -> str:
@@ -138,10 +146,14 @@ class Entry:
     diff_out_meta: list[tuple] = field(default_factory=list)
     grad_targets: list[tuple[str, Any]] = field(default_factory=list)
     bwd_out_index: list[int | None] = field(default_factory=list)
+    value_guards: list[tuple[Any, Any, Any]] = field(default_factory=list)
 
     def guards_ok(self) -> bool:
         for t, was_none in self.guards:
-            if (t.grad is None) != was_none:
+            if (t._grad is None) != was_none:
+                return False
+        for container, key, value in self.value_guards:
+            if container[key] != value:
                 return False
         return True
 
@@ -274,35 +286,35 @@ class JitFunction:
             except AttributeError:
                 fast = None
             if fast is not None:
-                entry = self._fast.get(fast)
-                if entry is not None and entry.guards_ok():
-                    self._hits += 1
-                    if debug.level():
-                        debug.log(1, f"{self.__name__}: cache hit")
-                    return entry.run(args)
+                for entry in self._fast.get(fast, ()):
+                    if entry.guards_ok():
+                        self._hits += 1
+                        if debug.level():
+                            debug.log(1, f"{self.__name__}: cache hit")
+                        return entry.run(args)
         key, tensors = self._signature(args, kwargs)
-        entry = self._cache.get(key) if self.use_cache else None
-        if entry is not None and entry.guards_ok():
-            self._hits += 1
-            self._cache.move_to_end(key)
-            if debug.level():
-                debug.log(1, f"{self.__name__}: cache hit")
-            return entry.run(tensors)
-        reason = "a captured tensor's .grad changed between None and a tensor" \
-            if entry is not None else _miss_reason(self._last_key, key)
+        entries = self._cache.get(key, []) if self.use_cache else []
+        for entry in entries:
+            if entry.guards_ok():
+                self._hits += 1
+                self._cache.move_to_end(key)
+                if debug.level():
+                    debug.log(1, f"{self.__name__}: cache hit")
+                return entry.run(tensors)
+        reason = _guard_reason(entries) if entries else _miss_reason(self._last_key, key)
         self._misses += 1
         self._reasons.append(reason)
         debug.log(1, f"{self.__name__}: cache miss ({reason}); tracing")
         entry = self._build(args, kwargs, tensors)
         self._last_key = key
         if self.use_cache:
-            self._cache[key] = entry
+            self._cache.setdefault(key, []).append(entry)
             self._cache.move_to_end(key)
             while len(self._cache) > self.maxsize:
                 self._cache.popitem(last=False)
                 self._fast.clear()
             if fast is not None and all(type(a) is Tensor for a in args):
-                self._fast[fast] = entry
+                self._fast[fast] = self._cache[key]
         return entry.run(tensors)
 
     # ---- tracing -----------------------------------------------------------------------------
@@ -331,6 +343,8 @@ class JitFunction:
         new_kwargs = {k: _rebuild(v, it) for k, v in kwargs.items()}
         prev = dispatch.tracer[0]
         dispatch.tracer[0] = tr
+        prev_hook = grad_write_hook[0]
+        grad_write_hook[0] = tr.on_grad_write
         tr.called_backward = False
         grads = None
         grad_targets: list = []
@@ -356,13 +370,18 @@ class JitFunction:
                     grads = engine.grad(diff, targets, grad_outputs=gouts, allow_unused=True)
         finally:
             dispatch.tracer[0] = prev
+            grad_write_hook[0] = prev_hook
             self._restore(tr)
         return tr, (spec, leaves), stand, tr.called_backward, grads, grad_targets, gout_ids
 
     def _restore(self, tr: Tracer) -> None:
+        """Put every .grad back as it was before the trace; keep the final ones as effects."""
+        for t, g0 in tr.grad_origin.values():
+            if t._data.__class__ is np.ndarray and id(t) not in tr.leaves:
+                tr.leaves[id(t)] = (t, g0)
         for t, g0 in tr.leaves.values():
-            tr.final_grads[id(t)] = t.grad
-            t.grad = g0
+            tr.final_grads[id(t)] = t._grad
+            t._grad = g0
 
     def _assemble(self, tr: Tracer, out: Any, stand: list, tensors: list,
                   called_backward: bool, grads: Any, grad_targets: list,
@@ -462,8 +481,10 @@ class JitFunction:
         self._compiled += after["compiled"] - before["compiled"]
         self._loaded += after["disk_loads"] - before["disk_loads"]
         self._compile_s += after["compile_seconds"] - before["compile_seconds"]
+        _poison(tr)
         return Entry(fwd, spec, out_index, out_consts, list(tr.capture_arrays), storage_effects,
-                     arg_effects, grad_effects, guards, **entry_kw)
+                     arg_effects, grad_effects, guards, value_guards=tr.value_guards,
+                     **entry_kw)
 
     # ---- introspection -----------------------------------------------------------------------
     def cache_info(self) -> CacheInfo:
@@ -477,10 +498,10 @@ class JitFunction:
 
     def _entry_for(self, args: tuple, kwargs: dict) -> Entry:
         key, tensors = self._signature(args, kwargs)
-        entry = self._cache.get(key)
-        if entry is None:
-            entry = self._build(args, kwargs, tensors)
-        return entry
+        for entry in self._cache.get(key, ()):
+            if entry.guards_ok():
+                return entry
+        return self._build(args, kwargs, tensors)
 
     def graph(self, *args: Any, **kwargs: Any) -> Graph:
         """The optimised forward graph for these arguments (printable)."""
@@ -508,9 +529,16 @@ class Lowered:
         return "\n".join(cg.assembly(k, ["strided"] * len(k.inputs)) for k in self.kernels)
 
 
-def _var(vid: int, like: Tensor) -> Any:
-    from .trace import Var
+def _poison(tr: Tracer) -> None:
+    """Traced tensors that outlive the trace get data that explains the problem when used."""
+    for t in tr.created:
+        d = t._data
+        if type(d) is Var:
+            t._data = Escaped(d.id, d.shape, d.dtype)
+    tr.created.clear()
 
+
+def _var(vid: int, like: Tensor) -> Any:
     return Var(vid, tuple(like._data.shape), like._data.dtype)
 
 

@@ -53,8 +53,8 @@ def reduce_dims(node: GraphNode, g: Graph) -> tuple[tuple[int, ...], bool] | Non
         dims = (dim % max(ndim, 1),)
     else:
         dims = tuple(sorted(d % max(ndim, 1) for d in dim))
-    if ndim == 0:
-        dims = ()
+    if ndim == 0 or not dims:
+        return None  # nothing reduced: the op's own forward handles it
     if node.params.get("dtype") is not None:
         return None
     return dims, bool(node.params.get("keepdim", False))

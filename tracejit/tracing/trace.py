@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import dispatch
 from ..dispatch import Op
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -96,6 +97,21 @@ class Var:
         return f"Var(%{self.id}, {list(self.shape)}, {self.dtype})"
 
 
+class Escaped(Var):
+    """The data of a tensor made inside a trace that outlived it: using it is an error."""
+
+    __slots__ = ()
+
+    def _fail(self, *a: Any, **k: Any) -> Any:
+        raise TraceError(
+            "this tensor was created inside a function traced by tracejit.jit and kept after "
+            "the trace (for example in a global or in optimizer state): replays cannot update "
+            "it. Create such state before tracing (run one eager step), or return the tensor."
+        )
+
+    item = reshape = tolist = __array__ = __bool__ = _fail
+
+
 # ops whose output shape depends on the data: they cannot be traced
 DATA_DEPENDENT = frozenset({"nonzero", "nonzero_tuple", "masked_select", "unique"})
 ELEMENTWISE_GROUPS = frozenset({"unary", "binary", "where", "cast"})
@@ -126,9 +142,12 @@ class Tracer:
         self.storage: dict[int, int] = {}  # id(ndarray) -> value id after in-place writes
         self.leaves: dict[int, tuple] = {}  # id(leaf) -> (leaf, its .grad before the trace)
         self.final_grads: dict[int, Any] = {}
+        self.grad_origin: dict[int, tuple] = {}  # id -> (tensor, .grad before the first write)
         self.grad_captures: list[Any] = []  # captured tensors that require grad, in order
         self._grad_capture_ids: set[int] = set()
         self.called_backward = False
+        self.created: list[Any] = []  # every traced tensor made (poisoned after the trace)
+        self.value_guards: list[tuple[Any, Any, Any]] = []
         self.phase = 0  # 0 forward, 1 backward (set by the jit around autograd.grad)
 
     # ---- values ---------------------------------------------------------------------------
@@ -157,11 +176,21 @@ class Tracer:
             return vid
         if t._rg:
             if t.grad_fn is None and id(t) not in self.leaves:
-                self.leaves[id(t)] = (t, t.grad)
+                self.leaves[id(t)] = (t, self.grad_at_start(t))
             if id(t) not in self._grad_capture_ids:
                 self._grad_capture_ids.add(id(t))
                 self.grad_captures.append(t)
         return self.capture(d, t)
+
+    def on_grad_write(self, t: Any) -> None:
+        """Remember a tensor's .grad before the traced function first assigns it."""
+        if id(t) not in self.grad_origin:
+            self.grad_origin[id(t)] = (t, t._grad)
+
+    def grad_at_start(self, t: Any) -> Any:
+        """t.grad as it was when the call started (the function may have reset it since)."""
+        rec = self.grad_origin.get(id(t))
+        return rec[1] if rec is not None else t._grad
 
     def capture(self, arr: np.ndarray, t: Any = None) -> int:
         key = id(arr)
@@ -228,6 +257,19 @@ class Tracer:
         out = self.new_value(shape, self.dtypes[vid])
         self.nodes.append(GraphNode(expand_op, [vid], {"size": tuple(shape)}, [out], self.phase))
         return out
+
+
+def guard(container: Any, key: Any) -> Any:
+    """``container[key]``, recorded as a guard when a trace reads it.
+
+    Library code that reads a Python value which changes between calls (an optimizer's lr)
+    calls this, so a replay with a different value retraces instead of reusing a stale one.
+    """
+    value = container[key]
+    tr = dispatch.tracer[0]
+    if tr is not None:
+        tr.value_guards.append((container, key, value))
+    return value
 
 
 def _has_bool_index(inputs: tuple) -> bool:

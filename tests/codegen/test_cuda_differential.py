@@ -1,0 +1,111 @@
+"""Differential test: random fused kernels on the CUDA backend (simulator) and on the LLVM
+backend must agree bit for bit.
+
+Only correctly rounded operations are generated (no transcendentals, whose libm and
+polynomial versions legitimately differ in the last ulp), and no float -> int casts
+(undefined out of range on both backends), so any difference is a semantic bug.
+"""
+
+import random
+
+import numpy as np
+import pytest
+
+from kernels import cg
+from test_cuda_common import cuda, nvcc_check, sim, sim_env  # noqa: F401
+
+FLOAT_UN = ["neg", "abs", "sign", "sqrt", "floor", "ceil", "round", "trunc", "reciprocal",
+            "relu", "rsqrt"]
+INT_UN = ["neg", "abs", "sign", "not", "relu"]
+FLOAT_BIN = ["add", "sub", "mul", "div", "floordiv", "mod", "max", "min"]
+INT_BIN = ["add", "sub", "mul", "floordiv", "mod", "max", "min", "and", "or", "xor"]
+CMP = ["eq", "ne", "lt", "le", "gt", "ge"]
+TYPES = ["f32", "f64", "i32", "i8", "u8", "i64", "f16"]
+N_KERNELS = int(__import__("os").environ.get("TJ_FUZZ_N", "40"))
+
+
+def _expr(r: random.Random, dt: str, inputs: list, depth: int):
+    """A random expression of dtype ``dt`` over ``inputs`` (list of dtypes, may grow)."""
+    if depth == 0 or r.random() < 0.2:
+        if r.random() < 0.15:
+            v = r.choice([0, 1, -1, 2.5, -0.5, 3]) if dt[0] == "f" else r.choice([0, 1, -3, 7])
+            if dt == "u8":
+                v = abs(int(v))
+            return cg.Const(v, dt)
+        cands = [j for j, t in enumerate(inputs) if t == dt]
+        j = r.choice(cands) if cands and r.random() < 0.7 else None
+        if j is None:
+            inputs.append(dt)
+            j = len(inputs) - 1
+        return cg.Load(j, dt)
+    kind = r.random()
+    is_float = dt[0] == "f"
+    if kind < 0.3:
+        return cg.Unary(r.choice(FLOAT_UN if is_float else INT_UN),
+                        _expr(r, dt, inputs, depth - 1))
+    if kind < 0.7:
+        return cg.Binary(r.choice(FLOAT_BIN if is_float else INT_BIN),
+                         _expr(r, dt, inputs, depth - 1), _expr(r, dt, inputs, depth - 1))
+    if kind < 0.85:
+        other = r.choice(TYPES)
+        cond = cg.Binary(r.choice(CMP), _expr(r, other, inputs, depth - 1),
+                         _expr(r, other, inputs, depth - 1))
+        return cg.Where(cond, _expr(r, dt, inputs, depth - 1), _expr(r, dt, inputs, depth - 1))
+    src = r.choice([t for t in TYPES if t[0] != "f" or is_float] + ["bool"])
+    if src == "bool":
+        inner = cg.Unary("isnan", _expr(r, "f32", inputs, depth - 1))
+    else:
+        inner = _expr(r, src, inputs, depth - 1)
+    return cg.Cast(inner, dt)
+
+
+def _cases():
+    r = random.Random(1234)
+    out = []
+    for i in range(N_KERNELS):
+        inputs: list = []
+        dts = [r.choice(TYPES) for _ in range(r.randint(1, 2))]
+        outs = tuple(_expr(r, dt, inputs, 4) for dt in dts)
+        k = cg.Kernel(f"rand{i}", 2, tuple(inputs), outputs=outs)
+        lays = tuple(r.choice(["flat", "strided", "scalar"]) for _ in inputs)
+        out.append((k, lays))
+    return out
+
+
+CASES = _cases()
+
+
+def _array(r: np.random.Generator, dt: str, lay: str, shape):
+    npdt = cg.NP_DTYPES[dt]
+    pool = (np.array([0, -0.0, 1, -1, 0.5, -2.5, 3.75, 1e30, -7, np.inf, -np.inf, np.nan])
+            if dt[0] == "f" else np.array([0, 1, -1, 2, -3, 7, 100, -128, 127]))
+    vals = np.concatenate([pool, r.normal(0, 20, 64)])
+    if dt[0] != "f":
+        vals = np.round(vals).astype(np.int64)
+    if lay == "scalar":
+        return np.broadcast_to(np.asarray(r.choice(vals)).astype(npdt), shape)
+    with np.errstate(all="ignore"):
+        a = r.choice(vals, (shape[1], shape[0] + 2)).astype(npdt)
+    return a.T[:-2] if lay == "strided" else np.ascontiguousarray(a.T[:-2])
+
+
+@pytest.fixture(scope="module")
+def prog(sim):  # noqa: F811
+    p = cuda.Program(CASES, sim)
+    nvcc_check(p.source)
+    return p
+
+
+@pytest.mark.parametrize("idx", range(N_KERNELS))
+def test_random_kernel_matches_llvm(prog, idx):
+    k, lays = CASES[idx]
+    r = np.random.default_rng(idx)
+    shape = (9, 37)
+    xs = [_array(r, dt, lay, shape) for dt, lay in zip(k.inputs, lays)]
+    assert tuple(cuda.classify(a.shape, [s // a.itemsize for s in a.strides])
+                 for a in xs) == lays
+    want = cg.run(k, xs)
+    got = prog.run(k, xs)
+    for w, g in zip(want, got):
+        assert w.dtype == g.dtype
+        np.testing.assert_array_equal(g, w, err_msg=k.pretty())
