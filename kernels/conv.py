@@ -15,6 +15,8 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .blas import matmul
+
 Ints = tuple[int, ...]
 Pads = tuple[tuple[int, int], ...]
 
@@ -76,7 +78,7 @@ def conv_forward(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, stride: 
     out = conv_out_shape(x.shape[2:], ksize, stride, padding, dilation)
     col = _im2col(x, ksize, stride, padding, dilation, groups, out)
     wm = w.reshape(groups, o // groups, math.prod(w.shape[1:]))
-    y = np.matmul(wm, col)  # (G, Og, N * P)
+    y = matmul(wm, col)  # (G, Og, N * P)
     y = y.reshape(o, n, math.prod(out)).transpose(1, 0, 2)
     y = np.ascontiguousarray(y).reshape((n, o) + out)
     if bias is not None:
@@ -101,7 +103,7 @@ def conv_backward_input(gy: np.ndarray, w: np.ndarray, input_shape: Ints, stride
     ksize = w.shape[2:]
     out = tuple(gy.shape[2:])
     wm = w.reshape(groups, w.shape[0] // groups, math.prod(w.shape[1:]))
-    dcol = np.matmul(wm.transpose(0, 2, 1), _grad_rows(gy, groups))  # (G, Cg*K, N*P)
+    dcol = matmul(wm.transpose(0, 2, 1), _grad_rows(gy, groups))  # (G, Cg*K, N*P)
     dcol = dcol.reshape((c,) + tuple(ksize) + (n,) + out)
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(spatial, padding))
     dxp = np.zeros((n, c) + padded, dtype=np.result_type(gy, w))
@@ -121,5 +123,5 @@ def conv_backward_weight(x: np.ndarray, gy: np.ndarray, weight_shape: Ints, stri
     ksize = tuple(weight_shape[2:])
     out = tuple(gy.shape[2:])
     col = _im2col(x, ksize, stride, padding, dilation, groups, out)
-    dw = np.matmul(_grad_rows(gy, groups), col.transpose(0, 2, 1))  # (G, Og, Cg*K)
+    dw = matmul(_grad_rows(gy, groups), col.transpose(0, 2, 1))  # (G, Og, Cg*K)
     return dw.reshape(weight_shape)

@@ -31,7 +31,7 @@ short, int, long = int16, int32, int64  # noqa: A001
 
 from .tracing import jit, TraceError  # noqa: E402
 from .tracing.debug import set_debug  # noqa: E402
-from .codegen import get_num_threads, set_num_threads  # noqa: E402
+from .threads import get_num_threads, set_num_threads  # noqa: E402
 
 from . import nn, optim  # noqa: E402
 from .serialization import load, save  # noqa: E402

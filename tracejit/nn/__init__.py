@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from . import functional, init
 from .activation import *  # noqa: F403
+from .activation import __all__ as _activation_all
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv1d, Conv2d
 from .dropout import Dropout, Dropout1d, Dropout2d
 from .flatten import Flatten, Unflatten
 from .linear import Bilinear, Identity, Linear
 from .loss import *  # noqa: F403
+from .loss import __all__ as _loss_all
 from .module import Module, RemovableHandle
 from .normalization import (
     BatchNorm1d,
@@ -37,5 +39,5 @@ __all__ = [
     "Identity", "LSTM", "LSTMCell", "LayerNorm", "Linear", "MaxPool1d", "MaxPool2d", "Module",
     "ModuleDict", "ModuleList", "Parameter", "ParameterDict", "ParameterList", "RMSNorm", "RNN",
     "RNNBase", "RNNCell", "RNNCellBase", "RemovableHandle", "Sequential", "Unflatten",
-    "functional", "init",
+    "functional", "init", *_activation_all, *_loss_all,
 ]

@@ -12,6 +12,7 @@ from .. import dtypes
 from ..dispatch import apply
 from ..ops import activation as _act
 from ..ops.elementwise import where
+from ..ops.reduce import _torch_name
 from ..tensor import Tensor
 from . import primitives as P
 
@@ -138,9 +139,9 @@ def kl_div(input: Tensor, target: Tensor, size_average: Any = None,  # noqa: A00
 # ---- classification ---------------------------------------------------------------------------
 
 def _check_target(input: Tensor, target: Tensor) -> None:  # noqa: A002
-    if target.dtype.np.kind not in "iu":
+    if target.dtype not in (dtypes.int64, dtypes.uint8):
         raise RuntimeError(
-            f"expected scalar type Long but found {target.dtype.name.capitalize()}"
+            f"expected target dtype to be Long or Byte, but got {_torch_name(target.dtype)}"
         )
     if input.ndim < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")

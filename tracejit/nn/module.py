@@ -1,18 +1,19 @@
 """``nn.Module``: attribute-driven registration of parameters, buffers and submodules.
 
-Registration, traversal, hooks, ``repr`` and dtype conversion follow ``torch.nn.Module`` so
-model code written for PyTorch runs unchanged; state_dict save/load lives in ``state_dict.py``.
+Registration, traversal, modes and ``repr`` follow ``torch.nn.Module`` so model code written for
+PyTorch runs unchanged. The rest of Module is mixed in from small files: ``__call__`` and
+hooks (hooks.py), dtype conversion and deep copies (conversion.py), state_dict (state_dict.py).
 """
 from __future__ import annotations
 
-import copy
-import itertools
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..autograd import grad_mode
 from ..tensor import Tensor
+from .conversion import ConversionMixin
+from .hooks import HooksMixin, RemovableHandle
 from .parameter import Buffer, Parameter, is_buffer_marked
 from .state_dict import StateDictMixin
 
@@ -35,34 +36,7 @@ def _addindent(s: str, n: int) -> str:
     return first + "\n" + "\n".join(rest)
 
 
-def _copy_tensor(t: Tensor) -> Tensor:
-    c = type(t)._make(t._data.copy(), t._rg)
-    if t.grad is not None:
-        c.grad = Tensor._make(t.grad._data.copy())
-    return c
-
-
-class RemovableHandle:
-    """Returned by the ``register_*_hook`` methods; ``remove()`` unregisters the hook."""
-
-    _next_id = itertools.count()
-
-    def __init__(self, *hooks_dicts: dict) -> None:
-        self.hooks_dicts = hooks_dicts
-        self.id = next(RemovableHandle._next_id)
-
-    def remove(self) -> None:
-        for d in self.hooks_dicts:
-            d.pop(self.id, None)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.remove()
-
-
-class Module(StateDictMixin):
+class Module(HooksMixin, ConversionMixin, StateDictMixin):
     """Base class of all layers; subclasses define ``forward`` and assign their parts."""
 
     training: bool
@@ -258,18 +232,6 @@ class Module(StateDictMixin):
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
 
-    def __deepcopy__(self, memo: dict) -> Module:
-        """Copies parameters and buffers (tracejit tensors themselves refuse to be pickled)."""
-        for m in self.modules():
-            for t in itertools.chain(m._parameters.values(), m._buffers.values()):
-                if t is not None and id(t) not in memo:
-                    memo[id(t)] = _copy_tensor(t)
-        new = object.__new__(type(self))
-        memo[id(self)] = new
-        for k, v in self.__dict__.items():
-            new.__dict__[k] = copy.deepcopy(v, memo)
-        return new
-
     # ---- traversal ------------------------------------------------------------------------
     def _named_members(self, get: Callable, prefix: str = "", recurse: bool = True,
                        remove_duplicate: bool = True) -> Iterator[tuple[str, Any]]:
@@ -370,130 +332,6 @@ class Module(StateDictMixin):
             m.apply(fn)
         fn(self)
         return self
-
-    def _apply(self, fn: Callable[[Tensor], Tensor]) -> Module:
-        """Convert every parameter and buffer in place (keeping the Parameter objects)."""
-        for m in self.children():
-            m._apply(fn)
-        with grad_mode.no_grad():
-            for p in self._parameters.values():
-                if p is None:
-                    continue
-                new = fn(p)
-                if new._data is not p._data:
-                    p._data = new._data
-                    p._vc[0] += 1
-                if p.grad is not None:
-                    g = fn(p.grad)
-                    if g._data is not p.grad._data:
-                        p.grad._data = g._data
-            for k, b in self._buffers.items():
-                if b is not None:
-                    self._buffers[k] = fn(b)
-        return self
-
-    def to(self, *args: Any, **kwargs: Any) -> Module:
-        """to(dtype), to(device), to(tensor): floating parameters and buffers change dtype."""
-        from .. import dtypes
-        from ..device import as_device
-
-        dtype = kwargs.get("dtype")
-        device = kwargs.get("device")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, dtypes.dtype):
-                dtype = a
-            elif a is not None:
-                device = a
-        if device is not None:
-            as_device(device)
-        if dtype is None:
-            return self
-        if dtype.np.kind != "f":
-            raise TypeError(
-                "nn.Module.to only accepts floating point or complex dtypes, but got desired "
-                f"dtype={dtype}"
-            )
-        return self._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
-
-    def _cast_all(self, dt: Any) -> Module:
-        return self._apply(lambda t: t.to(dt) if t.is_floating_point() else t)
-
-    def float(self) -> Module:
-        from .. import dtypes
-
-        return self._cast_all(dtypes.float32)
-
-    def double(self) -> Module:
-        from .. import dtypes
-
-        return self._cast_all(dtypes.float64)
-
-    def half(self) -> Module:
-        from .. import dtypes
-
-        return self._cast_all(dtypes.float16)
-
-    def type(self, dst_type: Any) -> Module:
-        return self._cast_all(dst_type)
-
-    def cpu(self) -> Module:
-        return self
-
-    def cuda(self, device: Any = None) -> Module:
-        from ..device import as_device
-
-        as_device("cuda")
-        return self
-
-    # ---- calling and hooks ----------------------------------------------------------------
-    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
-                                  with_kwargs: bool = False) -> RemovableHandle:
-        """hook(module, args) runs before forward; a non-None return replaces the args."""
-        h = RemovableHandle(self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs)
-        self._forward_pre_hooks[h.id] = hook
-        if with_kwargs:
-            self._forward_pre_hooks_with_kwargs[h.id] = True
-        if prepend:
-            self._forward_pre_hooks.move_to_end(h.id, last=False)
-        return h
-
-    def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
-                              with_kwargs: bool = False,
-                              always_call: bool = False) -> RemovableHandle:
-        """hook(module, args, output) runs after forward; a non-None return replaces output."""
-        h = RemovableHandle(self._forward_hooks, self._forward_hooks_with_kwargs)
-        self._forward_hooks[h.id] = hook
-        if with_kwargs:
-            self._forward_hooks_with_kwargs[h.id] = True
-        if prepend:
-            self._forward_hooks.move_to_end(h.id, last=False)
-        return h
-
-    def _call_impl(self, *args: Any, **kwargs: Any) -> Any:
-        if not (self._forward_pre_hooks or self._forward_hooks):
-            return self.forward(*args, **kwargs)
-        for hid, hook in list(self._forward_pre_hooks.items()):
-            if hid in self._forward_pre_hooks_with_kwargs:
-                res = hook(self, args, kwargs)
-                if res is not None:
-                    args, kwargs = res
-            else:
-                res = hook(self, args)
-                if res is not None:
-                    args = res if isinstance(res, tuple) else (res,)
-        out = self.forward(*args, **kwargs)
-        for hid, hook in list(self._forward_hooks.items()):
-            if hid in self._forward_hooks_with_kwargs:
-                res = hook(self, args, kwargs, out)
-            else:
-                res = hook(self, args, out)
-            if res is not None:
-                out = res
-        return out
-
-    __call__ = _call_impl
 
     # ---- printing -------------------------------------------------------------------------
     def _get_name(self) -> str:

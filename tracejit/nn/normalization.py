@@ -88,7 +88,7 @@ class _BatchNorm(_NormBase):
             self.num_batches_tracked.add_(1)
             if self.momentum is None:
                 # cumulative average; a tensor, so a traced step keeps counting on replay
-                factor = 1.0 / self.num_batches_tracked
+                factor = 1.0 / self.num_batches_tracked.to(dtypes.float64)
         bn_training = self.training or (self.running_mean is None and self.running_var is None)
         use_stats = not self.training or self.track_running_stats
         return F.batch_norm(input, self.running_mean if use_stats else None,

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..dispatch import Op, apply
+from ..kernels.blas import matmul as _blas_matmul
 from ..tensor import Tensor
 from ._util import bcast_error, grad_for, method, sum_to
 from .shape import _expand_shape, _type_name, reshape, unsqueeze
@@ -22,7 +23,7 @@ _CTYPE = {"float32": "float", "float64": "double", "float16": "c10::Half", "int6
 
 
 def _matmul_impl(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.matmul(a, b)
+    return _blas_matmul(a, b)
 
 
 def _t(x: Tensor) -> Tensor:
@@ -282,7 +283,7 @@ ger = outer
 
 def _addmm_impl(m1: np.ndarray, m2: np.ndarray, x: np.ndarray, beta: Any,
                 alpha: Any) -> np.ndarray:
-    r = np.matmul(m1, m2)
+    r = _blas_matmul(m1, m2)
     if alpha != 1:
         r = r * np.asarray(alpha, dtype=r.dtype)
     if beta == 0:
