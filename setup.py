@@ -35,5 +35,6 @@ setup(
         "test": ["pytest>=7", "pytest-benchmark>=4", "hypothesis>=6"],
         "cuda": ["pycuda>=2022.1"],
         "bench": ["pytest-benchmark>=4"],
+        "examples": ["scikit-learn>=1.2", "tqdm>=4"],
     },
 )

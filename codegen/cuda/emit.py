@@ -177,6 +177,8 @@ class _Emitter:
 
     def _unravel(self, ind: str, lin: str, dims: list, prefix: str) -> None:
         """const long long {prefix}{d} = multi-index of ``lin`` over ``dims`` (C order)."""
+        if not dims:
+            return
         if len(dims) == 1:
             self.line(ind, f"const long long {prefix}{dims[0]} = {lin};")
             return

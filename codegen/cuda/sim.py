@@ -177,9 +177,9 @@ class SimRuntime(Runtime):
 
     # -- modules ---------------------------------------------------------------------------------
     @staticmethod
-    def cache_path(source: str) -> Path:
+    def cache_path(source: str, tu: str | None = None) -> Path:
         """Where the shared object of ``source`` is cached (key: TU, flags, compiler)."""
-        tu = translation_unit(source)
+        tu = translation_unit(source) if tu is None else tu
         key = hashlib.sha256("\0".join((tu, compiler_version(cxx()), *CXX_FLAGS))
                              .encode()).hexdigest()[:40]
         return cache_dir() / f"{key}.so"
@@ -188,7 +188,7 @@ class SimRuntime(Runtime):
         kernels = parse_kernels(source)
         tu = translation_unit(source)
         compiler = cxx()
-        path = self.cache_path(source)
+        path = self.cache_path(source, tu)
         if disk_cache.enabled():
             if _read_verified(path):
                 try:

@@ -10,9 +10,9 @@ import random
 
 import numpy as np
 import pytest
+from test_cuda_common import cuda, nvcc_check, sim, sim_env  # noqa: F401
 
 from kernels import cg
-from test_cuda_common import cuda, nvcc_check, sim, sim_env  # noqa: F401
 
 FLOAT_UN = ["neg", "abs", "sign", "sqrt", "floor", "ceil", "round", "trunc", "reciprocal",
             "relu", "rsqrt"]
@@ -44,32 +44,27 @@ def _expr(r: random.Random, dt: str, inputs: list, depth: int, refs: tuple = ())
         return cg.Load(j, dt)
     kind = r.random()
     is_float = dt[0] == "f"
+
+    def sub(t):
+        return _expr(r, t, inputs, depth - 1, refs)
+
     if dt == "bool":
         if kind < 0.5:
             other = r.choice(TYPES)
-            return cg.Binary(r.choice(CMP), _expr(r, other, inputs, depth - 1, refs),
-                             _expr(r, other, inputs, depth - 1, refs))
+            return cg.Binary(r.choice(CMP), sub(other), sub(other))
         if kind < 0.6:
-            return cg.Unary("not", _expr(r, dt, inputs, depth - 1, refs))
-        return cg.Binary(r.choice(["and", "or", "xor", "max", "min", "add", "mul"]),
-                         _expr(r, dt, inputs, depth - 1, refs),
-                         _expr(r, dt, inputs, depth - 1, refs))
+            return cg.Unary("not", sub(dt))
+        ops = ["and", "or", "xor", "max", "min", "add", "mul"]
+        return cg.Binary(r.choice(ops), sub(dt), sub(dt))
     if kind < 0.3:
-        return cg.Unary(r.choice(FLOAT_UN if is_float else INT_UN),
-                        _expr(r, dt, inputs, depth - 1, refs))
+        return cg.Unary(r.choice(FLOAT_UN if is_float else INT_UN), sub(dt))
     if kind < 0.7:
-        return cg.Binary(r.choice(FLOAT_BIN if is_float else INT_BIN),
-                         _expr(r, dt, inputs, depth - 1, refs), _expr(r, dt, inputs, depth - 1, refs))
+        return cg.Binary(r.choice(FLOAT_BIN if is_float else INT_BIN), sub(dt), sub(dt))
     if kind < 0.85:
         other = r.choice(TYPES)
-        cond = cg.Binary(r.choice(CMP), _expr(r, other, inputs, depth - 1, refs),
-                         _expr(r, other, inputs, depth - 1, refs))
-        return cg.Where(cond, _expr(r, dt, inputs, depth - 1, refs), _expr(r, dt, inputs, depth - 1, refs))
+        return cg.Where(cg.Binary(r.choice(CMP), sub(other), sub(other)), sub(dt), sub(dt))
     src = r.choice([t for t in TYPES if t[0] != "f" or is_float] + ["bool"])
-    if src == "bool":
-        inner = cg.Unary("isnan", _expr(r, "f32", inputs, depth - 1, refs))
-    else:
-        inner = _expr(r, src, inputs, depth - 1, refs)
+    inner = cg.Unary("isnan", sub("f32")) if src == "bool" else sub(src)
     return cg.Cast(inner, dt)
 
 

@@ -81,10 +81,11 @@ def test_scalar_variant_broadcasts(prog):
     np.testing.assert_allclose(out[0], np.full((5, 6), 6 + np.exp(2), np.float32))
 
 
-def test_zero_d_and_empty():
+def test_zero_d_and_empty(sim):  # noqa: F811
     x = np.array(2.0, np.float32)
     out = cuda.run(_fused(0), [x, x])
     assert out[0].shape == () and np.isclose(out[0], 4 + np.exp(2))
+    cuda.Program([(_fused(0), ("strided", "flat"))], sim)  # odd but legal variant compiles
     for shape in [(0,), (3, 0), (0, 5)]:
         e = np.ones(shape, np.float32)
         out = cuda.run(_fused(len(shape)), [e, e])

@@ -101,6 +101,7 @@ def test_launch_configs_agree():
     rt.limits = cuda.Limits(block=128, reduce_block=256, max_grid=3)
     prog = cuda.Program([reduce_kernel(op, "f64", 3, 1) for op in OPS]
                         + [reduce_kernel("max", "f32", 2, 1)], rt)
+    nvcc_check(prog.source)
     for op in OPS:
         x = _data(op, "f64", (6, 5, 300))
         _check(prog.run(reduce_kernel(op, "f64", 3, 1), [x])[0], x, op, "f64", 1)

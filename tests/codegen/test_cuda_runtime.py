@@ -21,7 +21,10 @@ rng = np.random.default_rng(14)
 def fresh_sim(monkeypatch, tmp_path):
     """A new simulator runtime (empty memory cache) over an empty disk cache."""
     monkeypatch.setenv("TRACEJIT_CACHE_DIR", str(tmp_path))
-    return cuda.SimRuntime()
+    rt = cuda.SimRuntime()
+    yield rt
+    for source in list(rt._modules):
+        nvcc_check(source)
 
 
 def _kernels(tag):

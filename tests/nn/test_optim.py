@@ -281,3 +281,46 @@ def test_jitted_training_step_matches_eager(opt_name: str, kw: dict) -> None:
     assert all(p.grad is None for p in mj.parameters())
     info = jitted.cache_info()
     assert info.traces == 1 and info.hits == 4
+
+
+def test_jitted_batchnorm_cumulative_average_keeps_counting() -> None:
+    rng = np.random.default_rng(1)
+    eager = nn.BatchNorm1d(3, momentum=None).double()
+    traced = nn.BatchNorm1d(3, momentum=None).double()
+    f = tj.jit(traced)
+    for _ in range(4):
+        x = tj.tensor(rng.standard_normal((5, 3)) * 2 + 1)
+        np.testing.assert_allclose(f(x).numpy(force=True), eager(x).numpy(force=True),
+                                   rtol=1e-12)
+    for name, b in eager.named_buffers():
+        np.testing.assert_allclose(getattr(traced, name).numpy(), b.numpy(), rtol=1e-12)
+    assert int(traced.num_batches_tracked) == 4 and f.cache_info().traces == 1
+
+
+def test_sgd_dampening_first_step_cannot_be_traced() -> None:
+    p = tj.nn.Parameter(tj.ones(2))
+    opt = tj.optim.SGD([p], lr=0.1, momentum=0.9, dampening=0.5)
+
+    def step(x: tj.Tensor) -> None:
+        (p * x).sum().backward()
+        opt.step()
+        opt.zero_grad()
+
+    with pytest.raises(RuntimeError, match="run one eager step before tracing"):
+        tj.jit(step)(tj.ones(2))
+    p.grad = None
+    ref = tj.nn.Parameter(tj.ones(2))
+    ref_opt = tj.optim.SGD([ref], lr=0.1, momentum=0.9, dampening=0.5)
+    step(tj.ones(2))  # the first step eagerly, then the later-step path is traced
+    jitted = tj.jit(step)
+    for k in range(4):
+        x = tj.tensor([1.0, 2.0]) * (k + 1)
+        jitted(x)
+    (ref * tj.ones(2)).sum().backward()
+    ref_opt.step()
+    ref_opt.zero_grad()
+    for k in range(4):
+        (ref * (tj.tensor([1.0, 2.0]) * (k + 1))).sum().backward()
+        ref_opt.step()
+        ref_opt.zero_grad()
+    np.testing.assert_allclose(p.detach().numpy(), ref.detach().numpy(), rtol=1e-6)

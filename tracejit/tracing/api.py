@@ -453,9 +453,11 @@ class JitFunction:
             bwd_outputs = list(dict.fromkeys(bwd_graph_outs))
             bwd_graph = Graph(bwd_nodes, tr.shapes, tr.dtypes, dict(tr.consts),
                               list(gout_ids) + saved_vids, bwd_outputs)
-            debug.log(2, f"{self.__name__} backward graph before passes:\n{bwd_graph.pretty()}")
+            if debug.level() >= 2:
+                debug.log(2, f"{self.__name__} backward graph before passes:\n{bwd_graph}")
             bwd_graph = optimize(bwd_graph)
-            debug.log(2, f"{self.__name__} backward graph after passes:\n{bwd_graph.pretty()}")
+            if debug.level() >= 2:
+                debug.log(2, f"{self.__name__} backward graph after passes:\n{bwd_graph}")
             entry_kw = dict(
                 bwd=Program(bwd_graph, self.backend, f"{self.__name__} backward"),
                 saved_index=saved_index,
@@ -467,9 +469,11 @@ class JitFunction:
             )
         graph = Graph(fwd_nodes, tr.shapes, tr.dtypes, dict(tr.consts), inputs, fwd_outputs,
                       names)
-        debug.log(2, f"{self.__name__} graph before passes:\n{graph.pretty()}")
+        if debug.level() >= 2:
+            debug.log(2, f"{self.__name__} graph before passes:\n{graph}")
         graph = optimize(graph)
-        debug.log(2, f"{self.__name__} graph after passes:\n{graph.pretty()}")
+        if debug.level() >= 2:
+            debug.log(2, f"{self.__name__} graph after passes:\n{graph}")
         fwd = Program(graph, self.backend, self.__name__)
         before = cg.cache_stats()
         for prog in (fwd, entry_kw.get("bwd")):

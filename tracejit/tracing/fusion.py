@@ -66,6 +66,8 @@ class _Scheduler:
         self.groups: list[Group] = []
         self.producer: dict[int, Group] = {}  # value -> group producing it
         self.reads: dict[int, set[int]] = {}  # group id -> ids of groups it reads from
+        self.readers: dict[int, set[int]] = {}  # group id -> ids of groups reading it
+        self.anc: dict[int, int] = {}  # group id -> bitset of groups it depends on
         self.users = g.users()
         self.index = {id(n): k for k, n in enumerate(g.nodes)}
         self.consumers: dict[int, list[GraphNode]] = {}
@@ -77,36 +79,44 @@ class _Scheduler:
         grp = Group(kind, [node], shape, id=len(self.groups))
         self.groups.append(grp)
         self.reads[grp.id] = set()
+        self.readers[grp.id] = set()
+        self.anc[grp.id] = 0
         self._add(grp, node)
         return grp
 
     def _add(self, grp: Group, node: GraphNode) -> None:
+        """Put node in grp and keep every group's transitive-ancestor bitset exact."""
         if node not in grp.nodes:
             grp.nodes.append(node)
+        delta = 0
         for i in node.ins:
             p = self.producer.get(i)
             if p is not None and p is not grp:
                 self.reads[grp.id].add(p.id)
+                self.readers[p.id].add(grp.id)
+                delta |= self.anc[p.id] | (1 << p.id)
         for o in node.outs:
             self.producer[o] = grp
+        new = delta & ~self.anc[grp.id]
+        if new:
+            self.anc[grp.id] |= new
+            self._propagate(grp.id, new)
 
-    def _reaches(self, start: int, target: int) -> bool:
-        """Does group ``start`` depend (transitively) on group ``target``?"""
-        stack, seen = [start], set()
+    def _propagate(self, gid: int, new: int) -> None:
+        """Groups reading gid (transitively) now depend on ``new`` too."""
+        stack = list(self.readers[gid])
         while stack:
-            s = stack.pop()
-            if s == target:
-                return True
-            if s in seen:
-                continue
-            seen.add(s)
-            stack.extend(self.reads[s])
-        return False
+            d = stack.pop()
+            add = new & ~self.anc[d]
+            if add:
+                self.anc[d] |= add
+                stack.extend(self.readers[d])
 
     def _can_join(self, grp: Group, node: GraphNode) -> bool:
+        """Joining is legal unless an input comes from a group that depends on grp."""
         for i in node.ins:
             p = self.producer.get(i)
-            if p is not None and p is not grp and self._reaches(p.id, grp.id):
+            if p is not None and p is not grp and (self.anc[p.id] >> grp.id) & 1:
                 return False
         return True
 
@@ -144,9 +154,10 @@ class _Scheduler:
 
     def _can_merge(self, a: Group, b: Group) -> bool:
         """Merging is legal unless a third group sits on a path between a and b."""
-        for x in (self.reads[a.id] | self.reads[b.id]) - {a.id, b.id}:
-            if self._reaches(x, a.id) or self._reaches(x, b.id):
-                return False
+        for x, y in ((a.id, b.id), (b.id, a.id)):
+            for p in self.reads[x]:
+                if p != y and (self.anc[p] >> y) & 1:
+                    return False
         return True
 
     def _merge(self, a: Group, b: Group) -> None:
@@ -155,14 +166,26 @@ class _Scheduler:
         for n in b.nodes:
             for o in n.outs:
                 self.producer[o] = a
-        self.reads[a.id] |= self.reads[b.id] - {a.id, b.id}
+        for r in self.readers[b.id]:
+            self.reads[r].discard(b.id)
+            if r != a.id:
+                self.reads[r].add(a.id)
+                self.readers[a.id].add(r)
+        for p in self.reads[b.id]:
+            self.readers[p].discard(b.id)
+            if p != a.id:
+                self.readers[p].add(a.id)
+                self.reads[a.id].add(p)
         self.reads[a.id].discard(b.id)
-        for gid, r in self.reads.items():
-            if b.id in r:
-                r.discard(b.id)
-                if gid != a.id:
-                    r.add(a.id)
-        del self.reads[b.id]
+        self.readers[a.id].discard(b.id)
+        ab, bb = 1 << a.id, 1 << b.id
+        for gid, m in self.anc.items():
+            if m & bb:
+                self.anc[gid] = (m & ~bb) | ab
+        combined = (self.anc[a.id] | self.anc[b.id]) & ~(ab | bb)
+        self.anc[a.id] = combined
+        del self.reads[b.id], self.readers[b.id], self.anc[b.id]
+        self._propagate(a.id, combined | ab)
         b.kind = "dead"
 
     def _epilogue_ok(self, grp: Group, node: GraphNode) -> bool:
@@ -228,6 +251,15 @@ class _Scheduler:
         for grp in self.groups:
             visit(grp.id)
         return order
+
+
+def _bits(mask: int) -> list[int]:
+    out = []
+    while mask:
+        low = mask & -mask
+        out.append(low.bit_length() - 1)
+        mask ^= low
+    return out
 
 
 def schedule(g: Graph) -> list[Group]:
