@@ -243,6 +243,19 @@ class Tensor:
 
     __str__ = __repr__
 
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """A copy with its own storage, keeping requires_grad (leaves only, like PyTorch)."""
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the "
+                "deepcopy protocol at the moment."
+            )
+        t = type(self)._make(np.array(self._data, copy=True), self._rg)
+        if self._grad is not None:
+            t._grad = self._grad.__deepcopy__(memo)
+        memo[id(self)] = t
+        return t
+
     def __reduce_ex__(self, proto: int) -> Any:
         raise TypeError("tracejit tensors are not pickled; use tracejit.save")
 

@@ -79,3 +79,38 @@ def test_jitted_forward_backward_through_matmul_and_reduction():
         grads.append((x.grad.numpy(), w.grad.numpy()))
     for a, b in zip(*grads):
         np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+
+
+def test_optimizer_and_scheduler_inside_jit_match_eager():
+    """SGD with momentum and a StepLR schedule: the lr change retraces, values stay equal."""
+    nn = tj.nn
+    results = []
+    for use_jit in (False, True):
+        tj.manual_seed(0)
+        model = nn.Sequential(nn.Linear(6, 12), nn.Tanh(), nn.Linear(12, 3)).double()
+        opt = tj.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        sched = tj.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)
+        loss_fn = nn.CrossEntropyLoss()
+        rng = np.random.default_rng(3)
+        x = tj.tensor(rng.standard_normal((16, 6)))
+        y = tj.tensor(rng.integers(0, 3, 16))
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss.detach()
+
+        run = tj.jit(step) if use_jit else step
+        losses = []
+        for _ in range(8):
+            losses.append(run(x, y).item())
+            sched.step()
+        results.append((losses, [p.detach().numpy().copy() for p in model.parameters()]))
+        if use_jit:
+            reasons = run.cache_info().miss_reasons
+            assert any("'lr'" in r for r in reasons)
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-10)
+    for a, b in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)

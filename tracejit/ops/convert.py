@@ -127,7 +127,8 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
 
         src = tensor(src)
     try:
-        np.broadcast_to(src._data, self._data.shape)
+        if np.broadcast_shapes(src._data.shape, self._data.shape) != self._data.shape:
+            raise ValueError
     except ValueError:
         raise RuntimeError(
             f"The size of tensor a ({self.shape[-1] if self.ndim else 1}) must match the size of "

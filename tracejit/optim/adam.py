@@ -14,6 +14,7 @@ from .. import dtypes, ops
 from ..ops._util import scalar_tensor
 from ..tensor import Tensor
 from . import inplace  # noqa: F401 - attaches addcmul_/addcdiv_/lerp_
+from ..tracing.trace import guard
 from .optimizer import Optimizer
 
 __all__ = ["Adam", "step_tensor"]
@@ -77,7 +78,7 @@ class Adam(Optimizer):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
-            lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
+            lr, wd, eps = guard(group, "lr"), group["weight_decay"], group["eps"]
             amsgrad = group["amsgrad"]
             for p in group["params"]:
                 if p.grad is None:

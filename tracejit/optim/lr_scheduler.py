@@ -1,8 +1,8 @@
 """Learning-rate schedulers with torch's recurrences (same lr sequences, same warnings).
 
-Schedulers change ``group["lr"]``, a Python number: a ``tracejit.jit``-traced training step
-has the lr it saw while tracing baked in, so call ``cache_clear()`` on the jitted step (or
-keep the optimizer step outside the jit) when the lr changes.
+Schedulers change ``group["lr"]``, a Python number. Optimizers read it through
+``tracing.trace.guard``, so a ``tracejit.jit``-traced training step retraces (reusing its
+compiled kernels) when the lr changes instead of replaying the old value.
 """
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from .. import ops
 from ..tensor import Tensor
 from . import inplace  # noqa: F401 - attaches addcmul_/addcdiv_/lerp_
 from .adam import step_tensor
+from ..tracing.trace import guard
 from .optimizer import Optimizer
 
 __all__ = ["RMSprop"]
@@ -53,7 +54,7 @@ class RMSprop(Optimizer):
         """One RMSprop update of every parameter that has a gradient."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+            lr, alpha, eps = guard(group, "lr"), group["alpha"], group["eps"]
             wd, momentum = group["weight_decay"], group["momentum"]
             for p in group["params"]:
                 if p.grad is None:

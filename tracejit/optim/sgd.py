@@ -7,6 +7,7 @@ from typing import Any
 from .. import dispatch, ops
 from ..tensor import Tensor
 from . import inplace  # noqa: F401 - attaches addcmul_/addcdiv_/lerp_
+from ..tracing.trace import guard
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -47,7 +48,7 @@ class SGD(Optimizer):
         """One update of every parameter that has a gradient."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr, momentum = group["lr"], group["momentum"]
+            lr, momentum = guard(group, "lr"), group["momentum"]
             dampening, wd = group["dampening"], group["weight_decay"]
             for p in group["params"]:
                 if p.grad is None:

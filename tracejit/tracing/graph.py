@@ -88,7 +88,7 @@ def cse(g: Graph) -> Graph:
     kept = []
     for n in g.nodes:
         n.ins = [rename.get(i, i) for i in n.ins]
-        pk = _param_key(n.params)
+        pk = _param_key(n.params) if n.op.group != "random" else None
         key = (n.op, tuple(n.ins), pk) if pk is not None else None
         if key is not None and key in seen:
             for o, prev in zip(n.outs, seen[key]):
