@@ -95,7 +95,7 @@ def test_optimizer_and_scheduler_inside_jit_match_eager():
         x = tj.tensor(rng.standard_normal((16, 6)))
         y = tj.tensor(rng.integers(0, 3, 16))
 
-        def step(x, y):
+        def step(x, y, opt=opt, model=model, loss_fn=loss_fn):
             opt.zero_grad()
             loss = loss_fn(model(x), y)
             loss.backward()

@@ -13,8 +13,8 @@ from typing import Any
 from .. import dtypes, ops
 from ..ops._util import scalar_tensor
 from ..tensor import Tensor
-from . import inplace  # noqa: F401 - attaches addcmul_/addcdiv_/lerp_
 from ..tracing.trace import guard
+from . import inplace  # noqa: F401 - attaches addcmul_/addcdiv_/lerp_
 from .optimizer import Optimizer
 
 __all__ = ["Adam", "step_tensor"]

@@ -6,9 +6,9 @@ from typing import Any
 
 from .. import ops
 from ..tensor import Tensor
+from ..tracing.trace import guard
 from . import inplace  # noqa: F401 - attaches addcmul_/addcdiv_/lerp_
 from .adam import step_tensor
-from ..tracing.trace import guard
 from .optimizer import Optimizer
 
 __all__ = ["RMSprop"]

@@ -6,8 +6,8 @@ from typing import Any
 
 from .. import dispatch, ops
 from ..tensor import Tensor
-from . import inplace  # noqa: F401 - attaches addcmul_/addcdiv_/lerp_
 from ..tracing.trace import guard
+from . import inplace  # noqa: F401 - attaches addcmul_/addcdiv_/lerp_
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
