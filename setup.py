@@ -30,6 +30,7 @@ setup(
     python_requires=">=3.10",
     packages=PACKAGES,
     package_dir=PACKAGE_DIR,
+    package_data={"tracejit.codegen.cuda": ["*.h"]},
     install_requires=["numpy>=1.24", "llvmlite>=0.42"],
     extras_require={
         "test": ["pytest>=7", "pytest-benchmark>=4", "hypothesis>=6"],

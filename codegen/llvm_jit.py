@@ -43,6 +43,13 @@ def new_target_machine() -> llvm.TargetMachine:
 
 
 @cache
+def host_features() -> str:
+    """The host CPU's feature string (+avx512f,...)."""
+    _init()
+    return llvm.get_host_cpu_features().flatten()
+
+
+@cache
 def host_fingerprint() -> str:
     """Identifies code compatibility: triple, CPU, features and llvmlite version."""
     _init()
