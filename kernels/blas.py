@@ -16,9 +16,10 @@ import numpy as np
 
 __all__ = ["blas_ready", "matmul", "set_blas_threads"]
 
-# OpenBLAS's own threads hurt small products on a loaded 2-core machine: a 64x512x64 product
-# took 2.2 ms on 2 threads against 0.04 ms on one. Below this many flops one thread is used.
-SMALL_FLOPS = 1 << 26
+# OpenBLAS's threads hurt small products (a 64x512x64 product took 2.2 ms on 2 threads
+# against 0.04 ms on one on a busy 2-core machine) and help from a few Mflop (256x128x128:
+# 50 us on one thread, 29 us on two, quiet machine). Below this many flops one thread is used.
+SMALL_FLOPS = 1 << 22
 
 
 def _find_setter() -> ctypes._CFuncPtr | None:

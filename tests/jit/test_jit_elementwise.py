@@ -153,7 +153,7 @@ def test_random_reduction_programs(ops, shape, red, keepdim, data, lx, dtype, se
 
     def prog(a, b):
         v = _program(ops, a, b) if ops else a * b
-        v = v + a * 0  # keep the full shape whatever the program kept
+        v = v + b * 0  # keep the full shape whatever the program kept
         r = getattr(v, red)(dim=dims, keepdim=keepdim)
         return (r.tanh() + 1) * 0.5, r
 

@@ -26,6 +26,7 @@ from .graph import Graph, optimize
 from .trace import Escaped, TraceError, Tracer, Var
 
 _grad_on = grad_mode._enabled
+_new = object.__new__
 
 
 # ---- argument flattening ---------------------------------------------------------------------
@@ -157,10 +158,31 @@ class Entry:
                 return False
         return True
 
-    def run(self, tensors: list[Tensor]) -> Any:
+    def __post_init__(self) -> None:
+        self._free = not self.guards and not self.value_guards  # nothing to check per call
+        self._effects = bool(self.storage_effects or self.arg_effects or self.grad_effects)
+        single = self.out_spec == ("leaf",) and self.out_index[0] is not None
+        self._single = self.out_index[0] if single and self.bwd is None else None
+
+    def run(self, tensors: Any) -> Any:
         ins = [t._data for t in tensors]
-        ins.extend(self.capture_arrays)
+        if self.capture_arrays:
+            ins += self.capture_arrays
         outs = self.fwd(ins)
+        if self._single is not None and not self._effects:  # the common small case
+            r = _new(Tensor)
+            r._data, r._rg, r._vc = outs[self._single], False, [0]
+            return r
+        if self._effects:
+            self._apply_effects(tensors, outs)
+        results = []
+        for k, c in zip(self.out_index, self.out_consts):
+            results.append(Tensor._make(outs[k]) if k is not None else c)
+        if self.bwd is not None and _grad_on[0]:
+            self._attach_backward(results, tensors, outs, ins)
+        return _rebuild_out(self.out_spec, iter(results))
+
+    def _apply_effects(self, tensors: Any, outs: list) -> None:
         for arr, owner, k in self.storage_effects:
             np.copyto(arr, outs[k], casting="unsafe")
             if owner is not None:
@@ -171,12 +193,6 @@ class Entry:
         for target, is_arg, k in self.grad_effects:
             t = tensors[target] if is_arg else target
             t.grad = None if k is None else Tensor._make(outs[k])
-        results = []
-        for k, c in zip(self.out_index, self.out_consts):
-            results.append(Tensor._make(outs[k]) if k is not None else c)
-        if self.bwd is not None and grad_mode.is_grad_enabled():
-            self._attach_backward(results, tensors, outs, ins)
-        return _rebuild_out(self.out_spec, iter(results))
 
     def _attach_backward(self, results: list, tensors: list, outs: list, ins: list) -> None:
         node = _CFB()
@@ -287,7 +303,7 @@ class JitFunction:
                 fast = None
             if fast is not None:
                 for entry in self._fast.get(fast, ()):
-                    if entry.guards_ok():
+                    if entry._free or entry.guards_ok():
                         self._hits += 1
                         if debug.level():
                             debug.log(1, f"{self.__name__}: cache hit")

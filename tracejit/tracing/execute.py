@@ -16,11 +16,12 @@ from .lower import KernelPlan, lower_group
 class KernelStep:
     """Run one fused kernel: broadcast/permute its inputs, call the compiled code."""
 
-    __slots__ = ("plan", "prepared", "inv_n", "out_shapes", "iter_shape", "red_shape")
+    __slots__ = ("plan", "bound", "inv_n", "out_shapes", "iter_shape", "red_shape", "scalar",
+                 "same_shapes")
 
     def __init__(self, plan: KernelPlan, g: Graph) -> None:
         self.plan = plan
-        self.prepared: dict[tuple, Any] = {}
+        self.bound: dict[tuple, Any] = {}
         full = plan.full_shape
         n = 1
         if plan.perm is not None:
@@ -30,30 +31,44 @@ class KernelStep:
         self.out_shapes = [g.shapes[o] for o in plan.out_ids]
         self.red_shape = plan.red_shape
         self.iter_shape = tuple(full[d] for d in plan.perm) if plan.perm is not None else full
+        outer = self.iter_shape[:len(self.iter_shape) - plan.kernel.nreduce]
+        self.same_shapes = all(tuple(sh) == tuple(outer) for sh in self.out_shapes)
+        self.scalar = None
+        for mode, dt in zip(plan.in_modes, plan.kernel.inputs):
+            if mode == "scalar":
+                self.scalar = np.array(self.inv_n, dtype=cg.NP_DTYPES[dt])
 
     def run(self, env: list) -> None:
+        raw = [env[v] if v >= 0 else self.scalar for v in self.plan.in_ids]
+        key = tuple([a.strides for a in raw])
+        bound = self.bound.get(key)
+        if bound is None:
+            bound = self.bound[key] = self._bind(raw)
+        # broadcasting, reshaping and permuting change strides, never the data pointer
+        outs = bound(raw)
+        if self.same_shapes:
+            for vid, o in zip(self.plan.out_ids, outs):
+                env[vid] = o
+        else:
+            for vid, o, shape in zip(self.plan.out_ids, outs, self.out_shapes):
+                env[vid] = o.reshape(shape)
+
+    def _bind(self, raw: list) -> Any:
+        """The kernel variant and call for these input strides (once per layout seen)."""
         p = self.plan
         full, perm = p.full_shape, p.perm
-        arrays = []
-        for vid, mode, dt in zip(p.in_ids, p.in_modes, p.kernel.inputs):
-            if mode == "scalar":
-                arrays.append(np.array(self.inv_n, dtype=cg.NP_DTYPES[dt]))
-                continue
-            a = env[vid]
+        views = []
+        for a, mode in zip(raw, p.in_modes):
             if mode == "outer":
                 a = np.broadcast_to(a, self.red_shape).reshape(p.keep_shape)
-            if a.shape != full:
+            if mode != "scalar" and a.shape != full:
                 a = np.broadcast_to(a, full)
-            if perm is not None:
+            if perm is not None and mode != "scalar":
                 a = a.transpose(perm)
-            arrays.append(a)
-        layouts = tuple([_classify(a) for a in arrays])
-        pk = self.prepared.get(layouts)
-        if pk is None:
-            pk = self.prepared[layouts] = cg.prepare(p.kernel, layouts)
-        outs = pk(arrays, None, self.iter_shape)
-        for vid, o, shape in zip(p.out_ids, outs, self.out_shapes):
-            env[vid] = o.reshape(shape) if o.shape != shape else o
+            views.append(a)
+        layouts = tuple(_classify(a) for a in views)
+        pk = cg.prepare(p.kernel, layouts)
+        return pk.bind(self.iter_shape, [a.strides for a in views])
 
 
 _classify = cg.classify
@@ -139,6 +154,12 @@ class Program:
             cg.prepare(plan.kernel, None)
 
     def __call__(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        if self._direct is not None:  # one kernel straight from the inputs
+            step, pos = self._direct
+            raw = [inputs[i] for i in pos]
+            bound = step.bound.get(tuple([a.strides for a in raw]))
+            if bound is not None:
+                return bound(raw)
         env: list[Any] = self._env_template.copy()
         for vid, a in zip(self._input_ids, inputs):
             env[vid] = a
@@ -157,6 +178,13 @@ class Program:
         self._plan = list(zip(self.steps, self.frees))
         ins = set(g.inputs) | set(g.consts)
         self._outs = [(o, o in ins) for o in g.outputs]
+        self._direct = None
+        if len(self.steps) == 1 and isinstance(self.steps[0], KernelStep):
+            st = self.steps[0]
+            pos = {v: k for k, v in enumerate(g.inputs)}
+            if (all(v in pos for v in st.plan.in_ids) and st.same_shapes
+                    and list(st.plan.out_ids) == list(g.outputs)):
+                self._direct = (st, [pos[v] for v in st.plan.in_ids])
 
     def source(self, kind: str = "llvm") -> str:
         """The generated code of every kernel of this graph."""

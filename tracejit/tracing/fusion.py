@@ -211,6 +211,12 @@ class _Scheduler:
             p.shape = out_shape
             self._add(p, node)
             return
+        dims, _ = reduce_dims(node, g)
+        if len(g.shapes[x]) - 1 not in dims:
+            # nothing to fuse and the reduced dims are not innermost: numpy's own reduction
+            # walks memory in order, which the kernel's strided inner loop would not
+            self._new("op", node)
+            return
         grp = self._new("kernel", node, out_shape)
         grp.nodes = [node]
         grp.reduce = node
