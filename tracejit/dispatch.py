@@ -104,10 +104,11 @@ def apply(op: Op, inputs: tuple[Tensor, ...], params: dict | None = None) -> Any
 def _record(op: Op, inputs: tuple[Tensor, ...], outs: tuple[Tensor, ...], params: dict) -> None:
     if op.nout == 1 and outs[0]._data.dtype.kind != "f":
         return  # integer and bool results never require grad, as in PyTorch (x.long())
-    node = op.node_cls()
+    node = _new(op.node_cls)  # Node.__init__'s defaults, set directly (hot path)
     node._op = op
     node._params = params
     node._nout = op.nout
+    node._versions = ()
     edges = []
     for t in inputs if op.diff_ins is None else [inputs[i] for i in op.diff_ins]:
         if t._rg:

@@ -35,21 +35,26 @@ class RemovableHandle:
 class Node:
     """A backward function on the tape: gradients of outputs in, gradients of inputs out."""
 
-    __slots__ = (
-        "next_functions", "_pre_hooks", "_hooks", "_tensor_hooks", "_saved", "_versions",
-        "_freed", "_nout", "__weakref__", "metadata",
-    )
+    # The hot attributes are slots set by every op; hooks and metadata are rare, so they are
+    # class-level defaults until first set (in the instance dict): a node costs a few stores.
+    __slots__ = ("next_functions", "_saved", "_versions", "_nout", "__weakref__", "__dict__")
+    _pre_hooks: list | None = None
+    _hooks: list | None = None
+    _tensor_hooks: dict[int, list] | None = None
+    _freed = False
 
     def __init__(self) -> None:
         self.next_functions: tuple = ()
-        self._pre_hooks: list | None = None
-        self._hooks: list | None = None
-        self._tensor_hooks: dict[int, list] | None = None
         self._saved: Any = None
         self._versions: tuple = ()
-        self._freed = False
         self._nout = 1
-        self.metadata: dict = {}
+
+    @property
+    def metadata(self) -> dict:
+        d = self.__dict__.get("_metadata")
+        if d is None:
+            d = self.__dict__["_metadata"] = {}
+        return d
 
     def name(self) -> str:
         return type(self).__name__
