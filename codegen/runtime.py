@@ -211,6 +211,25 @@ class BoundKernel:
 _prepared: dict = {}
 
 
+def check_launch(kernel: Kernel, inputs: Sequence, shape: tuple | None) -> tuple:
+    """The iteration shape, after checking the inputs match the kernel (both backends)."""
+    if shape is None:
+        if not inputs:
+            raise ValueError("shape= is required for a kernel without inputs")
+        shape = inputs[0].shape
+    shape = tuple(int(s) for s in shape)
+    if len(shape) != kernel.ndim:
+        raise ValueError(f"{kernel.name}: iteration shape {shape} has ndim != {kernel.ndim}")
+    if len(inputs) != len(kernel.inputs):
+        raise ValueError(f"{kernel.name}: expected {len(kernel.inputs)} inputs")
+    for a, dt in zip(inputs, kernel.inputs):
+        if a.dtype != NP_DTYPES[dt]:
+            raise TypeError(f"{kernel.name}: input dtype {a.dtype} != {dt}")
+        if tuple(a.shape) != shape:
+            raise ValueError(f"{kernel.name}: input shape {a.shape} != {shape}")
+    return shape
+
+
 def prepare(kernel: Kernel, layouts: Sequence[str] | None = None) -> PreparedKernel:
     """Compiled variant for explicit layouts (default all "flat"); cached in memory."""
     layouts = tuple(layouts) if layouts is not None else ("flat",) * len(kernel.inputs)
@@ -235,21 +254,9 @@ def run(kernel: Kernel, inputs: Sequence[np.ndarray],
     Layouts are derived from strides; outputs (outer shape, C-contiguous) are allocated
     unless given.  ``shape`` is needed only when there are no inputs.
     """
-    if shape is None:
-        if not inputs:
-            raise ValueError("shape= is required for a kernel without inputs")
-        shape = inputs[0].shape
-    shape = tuple(int(s) for s in shape)
-    if len(shape) != kernel.ndim:
-        raise ValueError(f"{kernel.name}: iteration shape {shape} has ndim != {kernel.ndim}")
-    if len(inputs) != len(kernel.inputs):
-        raise ValueError(f"{kernel.name}: expected {len(kernel.inputs)} inputs")
+    shape = check_launch(kernel, inputs, shape)
     fixed = []
-    for a, dt in zip(inputs, kernel.inputs):
-        if a.dtype != NP_DTYPES[dt]:
-            raise TypeError(f"{kernel.name}: input dtype {a.dtype} != {dt}")
-        if a.shape != shape:
-            raise ValueError(f"{kernel.name}: input shape {a.shape} != {shape}")
+    for a in inputs:
         if any(s % a.itemsize for s in a.strides):
             a = np.ascontiguousarray(a)
         fixed.append(a)

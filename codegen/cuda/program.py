@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from ..ir import Kernel
+from ..runtime import check_launch
 from .array import DeviceArray
 from .emit import emit_module, is_flat_variant, normalize, symbol
 from .launch import NP_DTYPES, classify, launch_config, pack_params
@@ -21,21 +22,7 @@ from .runtime import Runtime, get_runtime
 
 
 def _shape(kernel: Kernel, inputs: Sequence, shape) -> tuple:
-    if shape is None:
-        if not inputs:
-            raise ValueError("shape= is required for a kernel without inputs")
-        shape = inputs[0].shape
-    shape = tuple(int(s) for s in shape)
-    if len(shape) != kernel.ndim:
-        raise ValueError(f"{kernel.name}: iteration shape {shape} has ndim != {kernel.ndim}")
-    if len(inputs) != len(kernel.inputs):
-        raise ValueError(f"{kernel.name}: expected {len(kernel.inputs)} inputs")
-    for a, dt in zip(inputs, kernel.inputs):
-        if a.dtype != NP_DTYPES[dt]:
-            raise TypeError(f"{kernel.name}: input dtype {a.dtype} != {dt}")
-        if tuple(a.shape) != shape:
-            raise ValueError(f"{kernel.name}: input shape {a.shape} != {shape}")
-    return shape
+    return check_launch(kernel, inputs, shape)
 
 
 class Program:

@@ -312,19 +312,7 @@ class Module(HooksMixin, ConversionMixin, StateDictMixin):
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                g = p.grad
-                if g.grad_fn is not None:
-                    g.detach_()
-                else:
-                    g.requires_grad_(False)
-                with grad_mode.no_grad():
-                    g.zero_()
+        zero_grads(self.parameters(), set_to_none)
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every submodule (children first) and then on self (weight init)."""
@@ -353,3 +341,20 @@ class Module(HooksMixin, ConversionMixin, StateDictMixin):
             else:
                 s += "\n  " + "\n  ".join(lines) + "\n"
         return s + ")"
+
+
+def zero_grads(params: Any, set_to_none: bool = True) -> None:
+    """Drop (default) or zero each parameter's ``.grad``: Module's and Optimizer's zero_grad."""
+    for p in params:
+        if p.grad is None:
+            continue
+        if set_to_none:
+            p.grad = None
+        else:
+            g = p.grad
+            if g.grad_fn is not None:
+                g.detach_()
+            else:
+                g.requires_grad_(False)
+            with grad_mode.no_grad():
+                g.zero_()

@@ -16,6 +16,7 @@ from itertools import chain
 from typing import Any
 
 from ..autograd import grad_mode
+from ..nn.module import zero_grads
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "required"]
@@ -161,20 +162,7 @@ class Optimizer:
     # ---- gradients --------------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Drop (default) or zero every parameter's ``.grad``."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    g = p.grad
-                    if g.grad_fn is not None:
-                        g.detach_()
-                    else:
-                        g.requires_grad_(False)
-                    with grad_mode.no_grad():
-                        g.zero_()
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         raise NotImplementedError
