@@ -56,9 +56,14 @@ def _float_in(fn: Any) -> Any:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    # split by sign so neither branch overflows
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    """e/(1+e) with e = exp(-|x|), numerator 1 where x >= 0: neither side overflows."""
+    a = np.abs(x, out=np.empty(x.shape, x.dtype))  # an array even for 0-d input
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    d = a + 1
+    np.copyto(a, 1, where=x >= 0)
+    np.divide(a, d, out=a)
+    return a
 
 
 def _rsqrt(x: np.ndarray) -> np.ndarray:
