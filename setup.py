@@ -35,7 +35,9 @@ setup(
     extras_require={
         "test": ["pytest>=7", "pytest-benchmark>=4", "hypothesis>=6"],
         "cuda": ["pycuda>=2022.1"],
-        "bench": ["pytest-benchmark>=4"],
+        "bench": ["pytest-benchmark>=4", "matplotlib>=3.5"],
+        "viz": ["graphviz>=0.20"],
         "examples": ["scikit-learn>=1.2", "tqdm>=4"],
+        "onnx": ["onnx>=1.14", "onnxruntime>=1.16"],
     },
 )

@@ -1,11 +1,11 @@
 """Side-by-side benchmarks: tracejit against every installed peer, in one run.
 
-    python bench/compare.py [--only NAME ...] [--quick]
+    python bench/compare.py [--only NAME ...] [--quick] [--out DIR] [--replot]
 
-Peers are skipped when absent (numpy is always there; torch==2.13.0 and jax from the
-registry are the others). Each workload's systems alternate round by round; the table gives
-medians and the ratio peer/tracejit (> 1 means tracejit is faster). Results go to
-bench/results/<machine>.md.
+Peers are skipped when absent (numpy is always there; torch, torch.compile, jax.jit and numba
+are the others). Each workload's systems alternate round by round; the table gives medians
+and the ratio peer/tracejit (> 1 means tracejit is faster). Results go to
+bench/results/<machine>.md, with a chart of the ratios next to it as <machine>.png.
 """
 from __future__ import annotations
 
@@ -21,8 +21,10 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import timing  # noqa: E402
+import workloads  # noqa: E402
 
 import tracejit as tj  # noqa: E402
+from tracejit.bench import roofline  # noqa: E402
 
 try:
     import torch
@@ -35,6 +37,7 @@ except ImportError:  # pragma: no cover
     jax = None
 
 RESULTS: list[tuple[str, dict[str, dict[str, float]], str]] = []
+PEAK = None  # this machine's measured roofline, set by main()
 
 
 def _chain_np(x, y):
@@ -102,6 +105,10 @@ def _chain_systems(n: int) -> dict:
         jf = jax.jit(_chain_jax)
         xj, yj = jnp.asarray(xn), jnp.asarray(yn)
         systems["jax.jit"] = lambda: jf(xj, yj).block_until_ready()
+    nb = workloads.numba_chain(xn, yn)
+    if nb is not None:
+        np.testing.assert_allclose(nb(), _chain_np(xn, yn), rtol=1e-4, atol=1e-5)
+        systems["numba"] = nb
     return systems
 
 
@@ -227,12 +234,21 @@ def bench_first_call(quick: bool) -> None:
     RESULTS.append(("first call of the chain (2^20), fresh process", rows, ""))
 
 
+def _sections(fn):
+    """A workloads.py benchmark as a compare.py workload (its sections join RESULTS)."""
+    return lambda quick: RESULTS.extend(fn(quick))
+
+
 WORKLOADS = {
     "eager": bench_eager_overhead,
     "chain": bench_chain,
     "overhead": bench_jit_overhead,
     "first_call": bench_first_call,
+    "reductions": _sections(workloads.bench_reductions),
+    "matmul": _sections(workloads.bench_matmul),
     "mlp": bench_mlp_step,
+    "cnn": _sections(workloads.bench_cnn_epoch),
+    "lstm": _sections(workloads.bench_lstm_epoch),
 }
 
 
@@ -240,14 +256,43 @@ def machine() -> str:
     return f"{platform.machine()}-{os.cpu_count()}cpu"
 
 
+def cpu_model() -> str:
+    """The CPU's marketing name (platform.processor() is empty on Linux)."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+REPRODUCE = """## How to reproduce
+
+    pip install -e '.[bench]' torch jax numba   # peers are optional: absent ones are skipped
+    python bench/compare.py                     # all workloads, a few minutes; --quick, --only
+    python -m tracejit.bench examples/bench_targets.py:chain --shape 1048576 \\
+        --compare numpy,torch,jax --plot chain.png   # one function, with GB/s vs the peak
+
+Model workloads (CNN, LSTM) compare against torch only: there is no jax version of them.
+"""
+
+
 def report() -> str:
     lines = [f"# tracejit benchmarks on {machine()}", "",
              f"Measured {datetime.date.today()} with `python bench/compare.py`; "
-             f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+             f"{cpu_model()}, {os.cpu_count()} cores, "
              f"Python {platform.python_version()}, numpy {np.__version__}"
              + (f", torch {torch.__version__}" if torch else "")
              + (f", jax {jax.__version__}" if jax else "") + ".",
-             "Medians over alternating rounds; ratio = system time / reference time.", ""]
+             "Medians over alternating rounds; ratio = system time / reference time.", "",
+             f"Measured peaks ({PEAK.measured[:10]}): copy bandwidth "
+             f"{PEAK.bandwidth_gbs:.1f} GB/s, f32 compute {PEAK.gflops:.0f} GFLOP/s "
+             f"(generated mul+add kernel "
+             f"{PEAK.components.get('kernel_mul_add_gflops', 0):.0f} GFLOP/s); "
+             "`python -c 'from tracejit import bench; print(bench.roofline())'` says how.",
+             "", f"![ratios to tracejit]({machine()}.png)", ""]
     for title, res, ref in RESULTS:
         lines += [f"## {title}", "", "| system | median | IQR | ratio |", "|---|---|---|---|"]
         base = res.get(ref, {}).get("median")
@@ -256,14 +301,57 @@ def report() -> str:
             lines.append(f"| {name} | {timing.fmt_time(r['median'])} | "
                          f"{timing.fmt_time(r['iqr'])} | {ratio} |")
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n" + REPRODUCE
+
+
+def _seconds(text: str) -> float:
+    value, unit = text.split()
+    return float(value) * {"ns": 1e-9, "µs": 1e-6, "ms": 1e-3, "s": 1.0}[unit]
+
+
+def read_report(path: str) -> list:
+    """RESULTS back from a written report (to redraw its chart without re-measuring)."""
+    sections: list = []
+    for line in open(path, encoding="utf-8"):
+        if line.startswith("## ") and not line.startswith("## How"):
+            sections.append((line[3:].strip(), {}, ""))
+        elif sections and line.startswith("| ") and not line.startswith("| system"):
+            name, med, iqr, _ = [c.strip() for c in line.strip().strip("|").split("|")]
+            sections[-1][1][name] = {"median": _seconds(med), "iqr": _seconds(iqr)}
+    return [(t, res, next((r for r in ("tracejit.jit", "tracejit") if r in res), ""))
+            for t, res, _ in sections]
+
+
+def write_chart(out: str, date: str) -> None:
+    try:
+        from tracejit.bench.plot import ratio_chart
+
+        png = ratio_chart(RESULTS, os.path.join(out, f"{machine()}.png"),
+                          f"tracejit vs peers on {machine()} ({cpu_model()}), {date}")
+        print(f"wrote {png}", file=sys.stderr)
+    except RuntimeError as e:  # no matplotlib: the table is still written
+        print(f"no chart: {e}", file=sys.stderr)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--only", nargs="*", choices=list(WORKLOADS))
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                  "results"),
+                    help="folder for <machine>.md and <machine>.png (default bench/results)")
+    ap.add_argument("--replot", action="store_true",
+                    help="only redraw <machine>.png from the existing <machine>.md")
     args = ap.parse_args()
+    if args.replot:
+        path = os.path.join(args.out, f"{machine()}.md")
+        RESULTS.extend(read_report(path))
+        date = open(path, encoding="utf-8").read().split("Measured ", 1)[1][:10]
+        write_chart(args.out, date)
+        return
+    global PEAK
+    PEAK = roofline()
+    print(PEAK, file=sys.stderr)
     for name in args.only or list(WORKLOADS):
         t0 = time.perf_counter()
         print(f"running {name} ...", file=sys.stderr, flush=True)
@@ -271,11 +359,13 @@ def main() -> None:
         print(f"  {name} done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     text = report()
     print(text)
-    os.makedirs(os.path.join(os.path.dirname(__file__), "results"), exist_ok=True)
-    path = os.path.join(os.path.dirname(__file__), "results", f"{machine()}.md")
+    out = args.out
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, f"{machine()}.md")
     with open(path, "w") as fh:
         fh.write(text + "\n")
     print(f"wrote {path}", file=sys.stderr)
+    write_chart(out, str(datetime.date.today()))
 
 
 if __name__ == "__main__":

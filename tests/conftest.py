@@ -33,6 +33,19 @@ HAVE_TORCH = _have_torch()
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requires_torch: needs PyTorch installed as the oracle")
+    config.addinivalue_line("markers", "cuda: runs on the cuda device (the simulator in CI)")
+    config.addinivalue_line("markers", "gpu: needs a real NVIDIA GPU (pycuda + cuBLAS)")
+
+
+@pytest.fixture(params=["cpu", pytest.param("cuda", marks=pytest.mark.cuda)])
+def device(request: pytest.FixtureRequest) -> str:
+    """Run a test on each device; cuda only with TRACEJIT_CUDA_SIM=1 or a real GPU."""
+    if request.param == "cuda":
+        import tracejit
+
+        if not tracejit.cuda.is_available():
+            pytest.skip("no CUDA runtime (set TRACEJIT_CUDA_SIM=1 for the simulator)")
+    return request.param
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:

@@ -45,11 +45,13 @@ def clone_layout(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def tj_input(a: Any, requires_grad: bool = False) -> Any:
+def tj_input(a: Any, requires_grad: bool = False, device: str = "cpu") -> Any:
     """A tracejit tensor over a private copy of ``a`` that keeps a's layout (non-arrays pass)."""
     if not isinstance(a, np.ndarray):
         return a
     t = tracejit.from_numpy(clone_layout(a))
+    if device != "cpu":
+        t = t.to(device)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -128,6 +130,7 @@ def check_op(
     grad_rtol: float | None = None,
     check_dtype: bool = True,
     seed: int = 0,
+    device: str = "cpu",
 ) -> Any:
     """Run ``fn(lib, *tensors)`` in tracejit and torch; compare values, dtypes, shapes, grads.
 
@@ -139,7 +142,7 @@ def check_op(
     is skipped.
     """
     rg = [_wants_grad(a, requires_grad, i, grad) for i, a in enumerate(arrays)]
-    tj_args = [tj_input(a, r) for a, r in zip(arrays, rg)]
+    tj_args = [tj_input(a, r, device) for a, r in zip(arrays, rg)]
     tj_out = fn(tracejit, *tj_args)
     torch = pytest.importorskip("torch")
     t_args = [torch_input(torch, a, r) for a, r in zip(arrays, rg)]
@@ -154,6 +157,7 @@ def check_op(
             assert a == b, f"output {k}: {a!r} != {b!r}"
             continue
         assert tuple(a.shape) == tuple(b.shape), f"output {k}: shape {a.shape} vs {b.shape}"
+        assert a.device.type == device, f"output {k}: on {a.device}, expected {device}"
         assert type(a.shape) is tracejit.Size
         if check_dtype:
             assert dtype_name(a.dtype) == dtype_name(b.dtype), \
@@ -170,7 +174,7 @@ def check_op(
         if isinstance(b, torch.Tensor) and b.requires_grad and b.dtype.is_floating_point:
             w = rng.standard_normal(tuple(b.shape))
             tj_roots.append(a)
-            tj_ws.append(tracejit.tensor(w, dtype=a.dtype))
+            tj_ws.append(tracejit.tensor(w, dtype=a.dtype, device=a.device))
             t_roots.append(b)
             t_ws.append(torch.tensor(w, dtype=b.dtype))
     if not t_roots:
@@ -201,6 +205,7 @@ def fd_grad_check(
     rtol: float = FD_RTOL,
     requires_grad: bool | Sequence[bool] | None = None,
     seed: int = 0,
+    device: str = "cpu",
 ) -> None:
     """Compare tracejit's gradient of ``sum(w * fn(tracejit, *xs))`` with central differences.
 
@@ -208,23 +213,25 @@ def fd_grad_check(
     """
     xs = [np.array(a, dtype=np.float64) if isinstance(a, np.ndarray) else a for a in arrays]
     rg = [_wants_grad(a, requires_grad, i, True) for i, a in enumerate(xs)]
-    args = [tj_input(a, r) for a, r in zip(xs, rg)]
+    args = [tj_input(a, r, device) for a, r in zip(xs, rg)]
     out = fn(tracejit, *args)
     assert out.dtype is tracejit.float64, f"fd_grad_check needs float64 outputs, got {out.dtype}"
+    assert out.device.type == device, f"output on {out.device}, expected {device}"
     w = np.random.default_rng(seed).standard_normal(tuple(out.shape))
-    out.backward(tracejit.tensor(w))
+    out.backward(tracejit.tensor(w, device=out.device))
 
     def objective(vals: list) -> float:
         with tracejit.no_grad():
-            o = fn(tracejit, *[tj_input(v) for v in vals])
-        return float(np.sum(w * o.numpy()))
+            o = fn(tracejit, *[tj_input(v, False, device) for v in vals])
+        return float(np.sum(w * _np(o)))
 
     for i, x in enumerate(xs):
         if not rg[i]:
             continue
         analytic = args[i].grad
         assert analytic is not None, f"input {i}: no gradient"
-        analytic = analytic.numpy()
+        assert analytic.device.type == device, f"input {i}: gradient on {analytic.device}"
+        analytic = _np(analytic)
         numeric = np.zeros_like(x)
         for idx in np.ndindex(*x.shape):
             plus, minus = [v.copy() if isinstance(v, np.ndarray) else v for v in xs], None

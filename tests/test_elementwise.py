@@ -228,11 +228,11 @@ def _domain_array(rng: np.random.Generator, lo: float, hi: float, shape: tuple) 
 
 @pytest.mark.parametrize("name", DIFFERENTIABLE_UNARY + ["floor", "round", "sign"])
 @pytest.mark.parametrize("shape", [(), (3,), (2, 3)])
-def test_unary_grad_vs_finite_differences(name: str, shape: tuple) -> None:
+def test_unary_grad_vs_finite_differences(name: str, shape: tuple, device: str) -> None:
     _, lo, hi = UNARY[name]
     a = _domain_array(np.random.default_rng(2), max(lo, -3), min(hi, 3), shape)
-    fd_grad_check(lambda lib, x: getattr(lib, name)(x), a)
-    fd_grad_check(lambda lib, x: getattr(x, name)(), a)
+    fd_grad_check(lambda lib, x: getattr(lib, name)(x), a, device=device)
+    fd_grad_check(lambda lib, x: getattr(x, name)(), a, device=device)
 
 
 BCAST_PAIRS = [((2, 3), (2, 3)), ((2, 3), (3,)), ((2, 1), (1, 3)), ((), (2, 3)), ((3,), ())]
@@ -240,12 +240,12 @@ BCAST_PAIRS = [((2, 3), (2, 3)), ((2, 3), (3,)), ((2, 1), (1, 3)), ((), (2, 3)),
 
 @pytest.mark.parametrize("name", DIFFERENTIABLE_BINARY)
 @pytest.mark.parametrize("shapes", BCAST_PAIRS, ids=str)
-def test_binary_grad_vs_finite_differences(name: str, shapes: tuple) -> None:
+def test_binary_grad_vs_finite_differences(name: str, shapes: tuple, device: str) -> None:
     _, _, (xlo, xhi), (ylo, yhi), _ = BINARY[name]
     rng = np.random.default_rng(3)
     a = _domain_array(rng, xlo, xhi, shapes[0])
     b = _domain_array(rng, ylo, yhi, shapes[1])
-    fd_grad_check(lambda lib, x, y: getattr(lib, name)(x, y), a, b)
+    fd_grad_check(lambda lib, x, y: getattr(lib, name)(x, y), a, b, device=device)
 
 
 @pytest.mark.parametrize("expr", [
@@ -256,9 +256,9 @@ def test_binary_grad_vs_finite_differences(name: str, shapes: tuple) -> None:
     lambda lib, x: lib.where(x > 1, x * x, -x), lambda lib, x: x.clamp(0.5, 1.5),
     lambda lib, x: x.clamp(min=1.0), lambda lib, x: x.clamp(max=1.0),
 ], ids=lambda f: f"expr{id(f) % 997}")
-def test_scalar_forms_grad_vs_finite_differences(expr: object) -> None:
+def test_scalar_forms_grad_vs_finite_differences(expr: object, device: str) -> None:
     a = np.random.default_rng(4).uniform(0.2, 2.0, (2, 3))
-    fd_grad_check(expr, a)
+    fd_grad_check(expr, a, device=device)
 
 
 def test_where_grad_vs_finite_differences() -> None:
@@ -286,18 +286,18 @@ def _layouts(rng: np.random.Generator, shape: tuple, lo: float, hi: float) -> li
 
 @pytest.mark.requires_torch
 @pytest.mark.parametrize("name", list(UNARY))
-def test_unary_vs_torch(name: str) -> None:
+def test_unary_vs_torch(name: str, device: str) -> None:
     _, lo, hi = UNARY[name]
     rng = np.random.default_rng(7)
     for a in _layouts(rng, (3, 4), max(lo, -3), min(hi, 3)):
         a = np.where(np.abs(a) < 0.05, np.float32(0.3), a).astype(np.float32)
-        check_op(lambda lib, x: getattr(lib, name)(x), a, atol=1e-5, rtol=1e-5)
-        check_op(lambda lib, x: getattr(x, name)(), a, atol=1e-5, rtol=1e-5)
+        check_op(lambda lib, x: getattr(lib, name)(x), a, atol=1e-5, rtol=1e-5, device=device)
+        check_op(lambda lib, x: getattr(x, name)(), a, atol=1e-5, rtol=1e-5, device=device)
 
 
 @pytest.mark.requires_torch
 @pytest.mark.parametrize("name", list(BINARY))
-def test_binary_vs_torch(name: str) -> None:
+def test_binary_vs_torch(name: str, device: str) -> None:
     _, op, (xlo, xhi), (ylo, yhi), integral = BINARY[name]
     rng = np.random.default_rng(8)
     xs = _layouts(rng, (3, 4), xlo, xhi)
@@ -306,7 +306,7 @@ def test_binary_vs_torch(name: str) -> None:
         xs, ys = [np.round(v) for v in xs], [np.round(v) for v in ys]
     # torch marks floor_divide's output as requiring grad but cannot differentiate it;
     # tracejit treats it as not differentiable: compare it forward only
-    kw = dict(atol=1e-5, rtol=1e-5, grad=name != "floor_divide")
+    kw = dict(atol=1e-5, rtol=1e-5, grad=name != "floor_divide", device=device)
     for a, b in zip(xs, ys[::-1]):
         check_op(lambda lib, x, y: getattr(lib, name)(x, y), a, b, **kw)
         check_op(lambda lib, x, y: getattr(lib, name)(x, y), a, b[0], **kw)

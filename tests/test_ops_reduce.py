@@ -44,12 +44,12 @@ def transposed(shape: tuple[int, int], seed: int = 0, dtype: str = "float64") ->
     return distinct(shape[::-1], seed, dtype).T
 
 
-def tj_t(a: np.ndarray, rg: bool = False) -> tj.Tensor:
+def tj_t(a: np.ndarray, rg: bool = False, device: str = "cpu") -> tj.Tensor:
     """A tracejit tensor over a copy of a, keeping a's (possibly transposed) layout."""
     c = np.array(a, copy=True, order="K")
     if a.ndim == 2 and not a.flags.c_contiguous and a.size:
         c = np.ascontiguousarray(a.T).T  # same strides as a
-    t = tj.from_numpy(c)
+    t = tj.from_numpy(c).to(device)
     return t.requires_grad_(True) if rg else t
 
 
@@ -60,7 +60,7 @@ def th_t(a: np.ndarray, rg: bool = False) -> Any:
 
 
 def npv(t: Any) -> np.ndarray:
-    return np.asarray(t.detach().numpy())
+    return np.asarray(t.detach().cpu().numpy())
 
 
 def dname(d: Any) -> str:
@@ -90,34 +90,36 @@ def assert_same(a: Any, b: Any, rtol: float, atol: float, what: str = "") -> Non
         assert type(a) is type(b) and a == b, f"{what}: {a!r} vs {b!r}"
 
 
-def run_both(fn: Callable, a: np.ndarray, what: str, rtol: float, atol: float) -> None:
+def run_both(fn: Callable, a: np.ndarray, what: str, rtol: float, atol: float,
+             device: str = "cpu") -> None:
     """Run fn on both libraries; same results, or the same exception type."""
     torch = _torch()
     try:
         expect = fn(torch, th_t(a))
     except Exception as e:  # noqa: BLE001 - the oracle decides which errors are right
         with pytest.raises(type(e)):
-            fn(tj, tj_t(a))
+            fn(tj, tj_t(a, device=device))
         return
-    assert_same(fn(tj, tj_t(a)), expect, rtol, atol, what)
+    assert_same(fn(tj, tj_t(a, device=device)), expect, rtol, atol, what)
 
 
 def tol(dtype: str) -> tuple[float, float]:
     return (1e-5, 1e-6) if dtype == "float32" else (1e-10, 1e-12)
 
 
-def fd_check(fn: Callable, a: np.ndarray, seed: int = 1) -> None:
+def fd_check(fn: Callable, a: np.ndarray, seed: int = 1, device: str = "cpu") -> None:
     """tracejit's gradient of sum(w * fn(x)) vs central finite differences (float64)."""
     a = np.asarray(a, np.float64)
-    x = tj_t(a, True)
+    x = tj_t(a, True, device)
     out = fn(tj, x)
     w = np.random.default_rng(seed).standard_normal(tuple(out.shape))
-    (out * tj.tensor(w)).sum().backward()
+    (out * tj.tensor(w, device=device)).sum().backward()
+    assert x.grad.device.type == device
     analytic = npv(x.grad)
 
     def f(v: np.ndarray) -> float:
         with tj.no_grad():
-            return float(np.sum(w * npv(fn(tj, tj.tensor(v)))))
+            return float(np.sum(w * npv(fn(tj, tj.tensor(v, device=device)))))
 
     numeric = np.zeros_like(a)
     for idx in np.ndindex(*a.shape):
@@ -129,15 +131,16 @@ def fd_check(fn: Callable, a: np.ndarray, seed: int = 1) -> None:
 
 
 def torch_grad_check(fn: Callable, a: np.ndarray, seed: int = 1, rtol: float = 1e-10,
-                     atol: float = 1e-12) -> None:
+                     atol: float = 1e-12, device: str = "cpu") -> None:
     """Same gradient (and node name) as torch for sum(w * fn(x))."""
     torch = _torch()
-    xt, xj = th_t(a, True), tj_t(a, True)
+    xt, xj = th_t(a, True), tj_t(a, True, device)
     ot, oj = fn(torch, xt), fn(tj, xj)
     assert oj.grad_fn.name() == ot.grad_fn.name()
     w = np.random.default_rng(seed).standard_normal(tuple(ot.shape))
     (ot * torch.tensor(w, dtype=ot.dtype)).sum().backward()
-    (oj * tj.tensor(w, dtype=oj.dtype)).sum().backward()
+    (oj * tj.tensor(w, dtype=oj.dtype, device=device)).sum().backward()
+    assert xj.grad.device.type == device
     assert dname(xj.grad.dtype) == dname(xt.grad.dtype)
     np.testing.assert_allclose(npv(xj.grad), npv(xt.grad), rtol=rtol, atol=atol, equal_nan=True)
 
@@ -195,7 +198,7 @@ TUPLE_OPS: dict[str, Callable] = {
 
 @pytest.mark.parametrize("shape_id", list(SHAPES))
 @pytest.mark.parametrize("op", list(TUPLE_OPS))
-def test_tuple_dim_reductions_vs_torch(op: str, shape_id: str) -> None:
+def test_tuple_dim_reductions_vs_torch(op: str, shape_id: str, device: str) -> None:
     fn = TUPLE_OPS[op]
     for dtype in ("float32", "float64"):
         a = make_input(shape_id, dtype)
@@ -204,7 +207,7 @@ def test_tuple_dim_reductions_vs_torch(op: str, shape_id: str) -> None:
                 continue
             for k in (False, True):
                 run_both(lambda m, x, d=d, k=k: fn(m, x, d, k), a,
-                         f"{op} {dtype} dim={d} keepdim={k}", *tol(dtype))
+                         f"{op} {dtype} dim={d} keepdim={k}", *tol(dtype), device=device)
 
 
 def int_dims(nd: int) -> list:
@@ -690,15 +693,15 @@ GRAD_CASES: dict[str, Callable] = {
 
 
 @pytest.mark.parametrize("case", list(GRAD_CASES))
-def test_grad_finite_differences(case: str) -> None:
-    fd_check(GRAD_CASES[case], distinct((2, 3, 4), 7))
+def test_grad_finite_differences(case: str, device: str) -> None:
+    fd_check(GRAD_CASES[case], distinct((2, 3, 4), 7), device=device)
 
 
 @pytest.mark.parametrize("case", list(GRAD_CASES))
-def test_grad_vs_torch(case: str) -> None:
-    torch_grad_check(GRAD_CASES[case], distinct((2, 3, 4), 7))
+def test_grad_vs_torch(case: str, device: str) -> None:
+    torch_grad_check(GRAD_CASES[case], distinct((2, 3, 4), 7), device=device)
     torch_grad_check(GRAD_CASES[case], distinct((2, 3, 4), 8, "float32"), rtol=1e-5,
-                     atol=1e-6)
+                     atol=1e-6, device=device)
 
 
 @pytest.mark.parametrize("case", ["sum_d", "mean_d", "prod_d", "max_d", "amax", "var", "std",

@@ -24,6 +24,7 @@ from .dtypes import (
 from .tensor import Size, Tensor
 
 from .ops import *  # noqa: E402,F403  (attaches Tensor methods and defines the functions)
+cuda = __import__("importlib").import_module(".cuda", __name__)  # the module, not Tensor.cuda
 
 dtype = dtypes.dtype
 half, float, double = float16, float32, float64  # noqa: A001

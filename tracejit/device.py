@@ -1,4 +1,4 @@
-"""Devices. Only the CPU exists until the CUDA backend lands; asking for cuda says so."""
+"""Devices: cpu, and cuda when a CUDA runtime (pycuda + driver, or the simulator) exists."""
 from __future__ import annotations
 
 
@@ -43,7 +43,7 @@ cpu = device("cpu")
 
 
 def as_device(d: object) -> device:
-    """Resolve a device argument; cuda raises until a CUDA runtime is available."""
+    """Resolve a device argument; cuda raises when no CUDA runtime is available."""
     if d is None:
         return cpu
     dev = d if isinstance(d, device) else device(d) if isinstance(d, str) else None
@@ -53,8 +53,15 @@ def as_device(d: object) -> device:
         else:
             raise TypeError(f"expected a device, got {d!r}")
     if dev.type == "cuda":
+        from .codegen.cuda import device_count, is_available
+
+        if is_available():
+            if dev.index not in (None, 0) and dev.index >= device_count():
+                raise RuntimeError(f"CUDA error: invalid device ordinal (cuda:{dev.index})")
+            return dev
         raise RuntimeError(
             "Torch not compiled with CUDA enabled: tracejit found no CUDA runtime "
-            "(the CUDA backend needs pycuda and an NVIDIA driver)"
+            "(the CUDA backend needs pycuda and an NVIDIA driver; TRACEJIT_CUDA_SIM=1 selects "
+            "its CPU simulator)"
         )
     return dev

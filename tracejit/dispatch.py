@@ -14,6 +14,7 @@ import numpy as np
 
 from .autograd import grad_mode
 from .autograd.node import node_class
+from .cuda.array import CudaArray, DeviceRedirect
 from .tensor import Tensor
 
 _grad = grad_mode._enabled
@@ -21,6 +22,16 @@ _new = object.__new__
 tracer: list[Any] = [None]  # the active tracer, set by tracejit.jit
 # in-place ops on views of tensors on the tape (CopySlices), registered by ops/strided.py
 inplace_view_handler: list[Any] = [None]
+# eager ops with a cuda input (tracejit/cuda/ops.py registers device_apply)
+def _first_device_apply(op: Op, inputs: tuple, params: dict | None) -> Any:
+    from .cuda.ops import device_apply as impl  # imports the tracing package: lazily
+
+    device_apply[0] = impl
+    return impl(op, inputs, params)
+
+
+device_apply: list[Any] = [_first_device_apply]
+_ARRAYS = (np.ndarray, CudaArray)
 
 
 class Op:
@@ -64,16 +75,22 @@ def apply(op: Op, inputs: tuple[Tensor, ...], params: dict | None = None) -> Any
     """Run ``op`` on tensors: forward (eager or traced), then record it on the tape."""
     tr = tracer[0]
     if tr is None:
-        if params:
-            out = op.impl(*[t._data for t in inputs], **params)
+        if inputs and type(inputs[0]._data) is not np.ndarray:  # cuda (tracejit/cuda/ops.py)
+            out = device_apply[0](op, inputs, params)
         else:
-            out = op.impl(*[t._data for t in inputs])
+            try:
+                if params:
+                    out = op.impl(*[t._data for t in inputs], **params)
+                else:
+                    out = op.impl(*[t._data for t in inputs])
+            except DeviceRedirect:  # a later input is on cuda: devices differ, or a scalar
+                out = device_apply[0](op, inputs, params)
     else:
         if params is None:
             params = {}
         out = tr.bind(op, inputs, params)
     if op.nout == 1:
-        if type(out) is not np.ndarray and tr is None:
+        if type(out) is not np.ndarray and tr is None and type(out) is not CudaArray:
             out = np.asarray(out)
         res = _new(Tensor)
         res._data = out
@@ -82,7 +99,7 @@ def apply(op: Op, inputs: tuple[Tensor, ...], params: dict | None = None) -> Any
         outs = (res,)
     else:
         outs = tuple(
-            Tensor._make(o if tr is not None or type(o) is np.ndarray else np.asarray(o))
+            Tensor._make(o if tr is not None or type(o) in _ARRAYS else np.asarray(o))
             for o in out
         )
         res = outs

@@ -76,11 +76,14 @@ class Tensor:
 
     @property
     def device(self) -> _device:
-        return _cpu
+        d = self._data
+        if type(d) is np.ndarray:
+            return _cpu
+        return getattr(d, "device", _cpu)  # CudaArray: cuda:0; a traced Var: cpu
 
     @property
     def is_cuda(self) -> bool:
-        return False
+        return self.device.type == "cuda"
 
     @property
     def ndim(self) -> int:
@@ -178,11 +181,13 @@ class Tensor:
                 "instead."
             )
         if type(self._data) is not np.ndarray:
+            _check_host(self._data)
             return np.asarray(self._data)  # a traced value: raises TraceError
         return self._data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         a = self._data
+        _check_host(a)
         return a if dtype is None else a.astype(dtype)
 
     def item(self) -> int | float | bool:
@@ -190,7 +195,8 @@ class Tensor:
             raise RuntimeError(
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
             )
-        return self._data.reshape(()).item()
+        d = self._data
+        return d.item() if type(d) is not np.ndarray else d.reshape(()).item()
 
     def tolist(self) -> Any:
         return self._data.tolist()
@@ -239,7 +245,11 @@ class Tensor:
             suffixes.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self._rg:
             suffixes.append("requires_grad=True")
-        return tensor_str(self._data, suffixes)
+        data = self._data
+        if type(data) is not np.ndarray and hasattr(data, "numpy"):  # cuda: print a host copy
+            suffixes.insert(0, f"device='{data.device}'")
+            data = data.numpy()
+        return tensor_str(data, suffixes)
 
     __str__ = __repr__
 
@@ -250,7 +260,9 @@ class Tensor:
                 "Only Tensors created explicitly by the user (graph leaves) support the "
                 "deepcopy protocol at the moment."
             )
-        t = type(self)._make(np.array(self._data, copy=True), self._rg)
+        d = self._data
+        t = type(self)._make(d.copy() if type(d) is not np.ndarray else np.array(d, copy=True),
+                             self._rg)
         if self._grad is not None:
             t._grad = self._grad.__deepcopy__(memo)
         memo[id(self)] = t
@@ -338,6 +350,12 @@ class _Handle:
     def remove(self) -> None:
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
+
+
+def _check_host(a: Any) -> None:
+    if getattr(a, "device", None) is not None and type(a) is not np.ndarray:
+        raise TypeError(f"can't convert {a.device} device type tensor to numpy. Use "
+                        "Tensor.cpu() to copy the tensor to host memory first.")
 
 
 def _wrap_dim(dim: int, ndim: int) -> int:

@@ -4,11 +4,11 @@ import numpy as np
 import tracejit as tj
 
 
-def _params(seed):
+def _params(seed, device="cpu"):
     rng = np.random.default_rng(seed)
     shapes = [(16, 32), (32,), (32, 10), (10,)]
-    return [tj.tensor(rng.standard_normal(s).astype(np.float32) * 0.3, requires_grad=True)
-            for s in shapes]
+    return [tj.tensor(rng.standard_normal(s).astype(np.float32) * 0.3, requires_grad=True,
+                      device=device) for s in shapes]
 
 
 def _make_step(params, lr=0.1):
@@ -29,19 +29,23 @@ def _make_step(params, lr=0.1):
     return step
 
 
-def test_mlp_training_step_matches_eager_over_20_steps():
+def test_mlp_training_step_matches_eager_over_20_steps(device):
     rng = np.random.default_rng(1)
-    xs = [tj.tensor(rng.standard_normal((64, 16)).astype(np.float32)) for _ in range(4)]
-    ys = [tj.tensor(rng.integers(0, 10, 64)) for _ in range(4)]
-    pe, pj = _params(0), _params(0)
+    xs = [tj.tensor(rng.standard_normal((64, 16)).astype(np.float32), device=device)
+          for _ in range(4)]
+    ys = [tj.tensor(rng.integers(0, 10, 64), device=device) for _ in range(4)]
+    pe, pj = _params(0, device), _params(0, device)
     eager_step = _make_step(pe)
     jit_step = tj.jit(_make_step(pj))
     for i in range(20):
         le = eager_step(xs[i % 4], ys[i % 4])
         lj = jit_step(xs[i % 4], ys[i % 4])
-        np.testing.assert_allclose(lj.numpy(), le.numpy(), rtol=1e-5, atol=1e-6)
+        assert lj.device.type == device
+        np.testing.assert_allclose(lj.cpu().numpy(), le.cpu().numpy(), rtol=1e-5, atol=1e-6)
     for a, b in zip(pe, pj):
-        np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-4, atol=1e-5)
+        assert b.device.type == device
+        np.testing.assert_allclose(b.detach().cpu().numpy(), a.detach().cpu().numpy(),
+                                   rtol=1e-4, atol=1e-5)
         assert b.grad is None
     info = jit_step.cache_info()
     assert info.traces == 1 and info.hits == 19

@@ -86,6 +86,9 @@ class KernelReport(list):
         n_k = sum(k.kind == "kernel" for k in self)
         foot = (f"{len(self)} steps ({n_k} generated kernels), {fmt_time(self.total)} "
                 f"summed over steps timed alone")
+        if any((k.peak_fraction or 0) > 1 for k in self):
+            foot += ("\n% peak above 100%: the step's data sat in cache, and the bandwidth "
+                     "peak is a copy streaming from DRAM")
         return table(head, rows) + "\n" + foot
 
     def to_dict(self) -> list[dict]:

@@ -12,7 +12,7 @@ import json
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import codegen as cg
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 COPY_BYTES = 256 << 20  # far beyond the last-level cache: the copy streams from DRAM
 FMA_ELEMS = 1 << 19  # 2 MiB of f32: stays in cache, so the FMA kernel is compute-bound
 FMA_CHAINS, FMA_STEPS = 16, 24  # independent chains hide the mul/add latency
@@ -38,6 +38,7 @@ class Roofline:
     bandwidth_method: str
     flops_method: str
     measured: str  # ISO timestamp
+    components: dict = field(default_factory=dict)  # each measurement behind the peaks
     cached: bool = False
 
     @property
@@ -118,7 +119,8 @@ def _measure_cpu(quick: bool) -> dict:
     t_k = _best(lambda: pk([src], [dst]), reps)
     nbytes = 2 * src.nbytes
     bw = nbytes / min(t_np, t_k) / 1e9
-    how = "numpy.copyto" if t_np <= t_k else f"generated copy kernel, {cg.get_num_threads()} threads"
+    how = ("numpy.copyto" if t_np <= t_k
+           else f"generated copy kernel, {cg.get_num_threads()} threads")
     bw_method = (f"best of {reps} copies of {src.nbytes >> 20} MiB f32, read + write counted "
                  f"(STREAM convention, write-allocate traffic not counted); numpy.copyto "
                  f"{nbytes / t_np / 1e9:.1f}, generated copy kernel "
@@ -133,13 +135,22 @@ def _measure_cpu(quick: bool) -> dict:
         t = _best(lambda: pk([xs], [out]), reps, 0.05 if quick else 0.3)
     finally:
         cg.set_parallel_threshold(old)
-    gflops = per * m / t / 1e9
-    fl_method = (f"generated LLVM kernel, {FMA_CHAINS} independent mul+add chains x "
-                 f"{FMA_STEPS} steps = {per} f32 flops per element on {m} elements "
-                 f"({m * 4 >> 10} KiB, in cache), {cg.get_num_threads()} threads, best time "
-                 f"(no FMA contraction: separate vector mul and add)")
-    return {"bandwidth_gbs": bw, "gflops": gflops, "bandwidth_method": bw_method,
-            "flops_method": fl_method}
+    k_gflops = per * m / t / 1e9
+    s = 512 if quick else 1024
+    a = np.full((s, s), 0.5, np.float32)
+    t_mm = _best(lambda: a @ a, reps, 0.05 if quick else 0.3)
+    mm_gflops = 2 * s ** 3 / t_mm / 1e9
+    fl_method = (f"max of: a generated LLVM kernel, {FMA_CHAINS} independent mul+add chains "
+                 f"x {FMA_STEPS} steps = {per} f32 flops per element on {m} elements "
+                 f"({m * 4 >> 10} KiB, in cache; separate vector mul and add, as fused "
+                 f"kernels are emitted) {k_gflops:.1f} GFLOP/s, and numpy/BLAS sgemm "
+                 f"{s}x{s}x{s} (vector FMA) {mm_gflops:.1f} GFLOP/s; "
+                 f"{cg.get_num_threads()} threads, best times")
+    return {"bandwidth_gbs": bw, "gflops": max(k_gflops, mm_gflops),
+            "bandwidth_method": bw_method, "flops_method": fl_method,
+            "components": {"numpy_copy_gbs": nbytes / t_np / 1e9,
+                           "kernel_copy_gbs": nbytes / t_k / 1e9,
+                           "kernel_mul_add_gflops": k_gflops, "sgemm_gflops": mm_gflops}}
 
 
 def _measure_cuda(quick: bool) -> dict:
@@ -175,8 +186,8 @@ def roofline(device: str = "cpu", refresh: bool = False, quick: bool = False) ->
         name = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cpus"
     else:
         name = figures.pop("name", key)
-    rl = Roofline(device, name, threads, measured=datetime.datetime.now().isoformat(timespec="seconds"),
-                  **figures)
+    now = datetime.datetime.now().isoformat(timespec="seconds")
+    rl = Roofline(device, name, threads, measured=now, **figures)
     if not quick:
         data[key] = {k: v for k, v in rl.to_dict().items() if k != "cached"}
         path = cache_file()

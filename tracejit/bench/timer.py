@@ -127,6 +127,8 @@ def work_of(fn: Any, args: tuple, kwargs: dict) -> tuple[int | None, int | None,
             how = "eager ops (traced)"
     except Exception:  # data-dependent Python, unsupported ops: time it, count nothing
         return None, None, "not countable"
+    if not prog.steps:
+        return None, None, "no tensor ops"
     nbytes, flops = costs.totals(costs.program_costs(prog))
     return nbytes, flops, how
 

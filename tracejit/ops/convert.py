@@ -40,13 +40,14 @@ def to(self: Tensor, *args: Any, dtype: Any = None, device: Any = None,
     """to(dtype), to(device), to(device, dtype), to(other_tensor)."""
     for a in args:
         if isinstance(a, Tensor):
-            dtype = a.dtype
+            dtype, device = a.dtype, a.device
         elif isinstance(a, dtypes.dtype) or (isinstance(a, type) and a in (float, int, bool)):
             dtype = a
         elif a is not None:
             device = a
-    if device is not None:
-        as_device(device)
+    if device is not None and as_device(device).type != self.device.type:
+        self = _move(self, as_device(device).type)
+        copy = False
     if dtype is None:
         return clone(self) if copy else self
     dt = dtypes.as_dtype(dtype)
@@ -75,15 +76,36 @@ def type_as(self: Tensor, other: Tensor) -> Tensor:
     return cast(self, other.dtype)
 
 
+def _to_device_impl(x: Any, device: str) -> Any:
+    """Copy between host (numpy) and device (CudaArray) memory."""
+    from ..cuda.array import CudaArray
+
+    if device == "cuda":
+        return x if type(x) is CudaArray else CudaArray.from_numpy(x)
+    return x.numpy() if type(x) is CudaArray else np.array(x, copy=True)
+
+
+def _to_device_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> Tensor:
+    return _move(g, ins[0].device.type)  # ToCopyBackward0: the gradient goes back
+
+
+to_device_op = Op("to_device", _to_device_impl, _to_device_vjp, "ToCopyBackward0",
+                  group="device")
+
+
+def _move(x: Tensor, device: str) -> Tensor:
+    return apply(to_device_op, (x,), {"device": device})
+
+
 @method("cpu")
 def cpu(self: Tensor, memory_format: Any = None) -> Tensor:
-    return self
+    return _move(self, "cpu") if self.device.type == "cuda" else self
 
 
 @method("cuda")
 def cuda(self: Tensor, device: Any = None, non_blocking: bool = False) -> Tensor:
-    as_device("cuda")
-    return self
+    as_device("cuda" if device is None else device)
+    return self if self.device.type == "cuda" else _move(self, "cuda")
 
 
 def _fill_impl(x: np.ndarray, value: Any) -> np.ndarray:

@@ -13,7 +13,10 @@ from ._util import method, size_args
 
 
 def _finish(a: np.ndarray, requires_grad: bool, device: Any = None) -> Tensor:
-    as_device(device)
+    if device is not None and as_device(device).type == "cuda":
+        from ..cuda.array import CudaArray
+
+        a = CudaArray.from_numpy(a)
     t = Tensor._make(a)
     if requires_grad:
         t.requires_grad = True
@@ -131,6 +134,11 @@ def full(size: Sequence[int], fill_value: Any, dtype: Any = None, device: Any = 
     return _filled(fill_value, (tuple(size),), dtype, requires_grad, device)
 
 
+def _like_device(t: Tensor, device: Any) -> Any:
+    """``*_like`` keeps the input's device unless told otherwise (like PyTorch)."""
+    return device if device is not None else t.device
+
+
 def _like(t: Tensor, dtype: Any) -> tuple[tuple[int, ...], dtypes.dtype]:
     return tuple(t.shape), t.dtype if dtype is None else dtypes.as_dtype(dtype)
 
@@ -138,25 +146,25 @@ def _like(t: Tensor, dtype: Any) -> tuple[tuple[int, ...], dtypes.dtype]:
 def zeros_like(input: Tensor, dtype: Any = None, device: Any = None,  # noqa: A002
                requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     shape, dt = _like(input, dtype)
-    return _finish(np.zeros(shape, dt.np), requires_grad, device)
+    return _finish(np.zeros(shape, dt.np), requires_grad, _like_device(input, device))
 
 
 def ones_like(input: Tensor, dtype: Any = None, device: Any = None,  # noqa: A002
               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     shape, dt = _like(input, dtype)
-    return _finish(np.ones(shape, dt.np), requires_grad, device)
+    return _finish(np.ones(shape, dt.np), requires_grad, _like_device(input, device))
 
 
 def empty_like(input: Tensor, dtype: Any = None, device: Any = None,  # noqa: A002
                requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     shape, dt = _like(input, dtype)
-    return _finish(np.empty(shape, dt.np), requires_grad, device)
+    return _finish(np.empty(shape, dt.np), requires_grad, _like_device(input, device))
 
 
 def full_like(input: Tensor, fill_value: Any, dtype: Any = None, device: Any = None,  # noqa: A002
               requires_grad: bool = False) -> Tensor:
     shape, dt = _like(input, dtype)
-    return _finish(np.full(shape, fill_value, dt.np), requires_grad, device)
+    return _finish(np.full(shape, fill_value, dt.np), requires_grad, _like_device(input, device))
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,

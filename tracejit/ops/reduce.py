@@ -398,7 +398,7 @@ def _select_vjp(g: Any, ins: Any, out: Any, p: dict) -> Tensor:
     d = p["dim"]
     if not p["keepdim"]:
         gv, idx = gv.unsqueeze(d), idx.unsqueeze(d)
-    return zeros(tuple(x._data.shape), dtype=gv.dtype).scatter(d, idx, gv)
+    return zeros(tuple(x._data.shape), dtype=gv.dtype, device=gv.device).scatter(d, idx, gv)
 
 
 max_dim_op = Op("max_dim", _select_impl(np.argmax), _select_vjp, "MaxBackward0", save="o",
@@ -820,7 +820,8 @@ def _cumext_vjp(g: Any, ins: Any, out: Any, p: dict) -> Tensor:
     x = ins[0]
     if x._data.ndim == 0:
         return grad_for(g[0], x)
-    return zeros(tuple(x._data.shape), dtype=g[0].dtype).scatter_add(p["dim"], out[1], g[0])
+    return zeros(tuple(x._data.shape), dtype=g[0].dtype,
+                 device=g[0].device).scatter_add(p["dim"], out[1], g[0])
 
 
 cummax_op = Op("cummax", lambda x, dim: _cumext_impl(x, dim, True), _cumext_vjp,

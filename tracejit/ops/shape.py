@@ -65,7 +65,7 @@ def _embed(g: Tensor, shape: tuple[int, ...], view: str, params: dict) -> Tensor
 def _zeros(shape: Sequence[int], like: Tensor) -> Tensor:
     from .creation import zeros
 
-    return zeros(tuple(shape), dtype=like.dtype)
+    return zeros(tuple(shape), dtype=like.dtype, device=like.device)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,7 +135,9 @@ view_dtype_op = Op("view_dtype", _view_dtype_impl, None, None, view=True, group=
 
 def _viewable(x: np.ndarray, shape: tuple[int, ...]) -> bool:
     if type(x) is not np.ndarray:
-        return False  # traced
+        if not hasattr(x, "probe"):
+            return False  # traced
+        x = x.probe()  # a cuda array: its layout on a data-less host array
     try:
         np.reshape(x, shape, copy=False)
     except ValueError:
@@ -151,8 +153,8 @@ def view(self: Tensor, *shape: Any) -> Tensor:
     if len(shape) == 1 and isinstance(shape[0], dtypes.dtype):
         return apply(view_dtype_op, (self,), {"dtype": shape[0].np.name})
     shp = _infer_size(size_args(shape), self._data.size)
-    if type(self._data) is not np.ndarray:
-        return apply(reshape_copy_op, (self,), {"shape": shp})
+    if type(self._data) is not np.ndarray and not hasattr(self._data, "probe"):
+        return apply(reshape_copy_op, (self,), {"shape": shp})  # traced
     return apply(view_op, (self,), {"shape": shp})
 
 

@@ -43,7 +43,8 @@ def _scatter_vjp(g: Any, ins: Any, out: Any, p: dict) -> Tensor:
     x = ins[0]
     if x._data.ndim == 0:
         return grad_for(g[0], x)
-    return zeros(tuple(x._data.shape), dtype=g[0].dtype).scatter(p["dim"], out[1], g[0])
+    return zeros(tuple(x._data.shape), dtype=g[0].dtype,
+                 device=g[0].device).scatter(p["dim"], out[1], g[0])
 
 
 sort_op = Op("sort", _sort_impl, _scatter_vjp, "SortBackward0", save="o", nout=2,

@@ -37,7 +37,7 @@ def _view_scatter_impl(x: np.ndarray, src: np.ndarray, shape: tuple, strides: tu
 def _as_strided_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> tuple:
     from .creation import zeros
 
-    base = zeros(*ins[0].shape, dtype=g.dtype)
+    base = zeros(*ins[0].shape, dtype=g.dtype, device=g.device)
     return (apply(view_scatter_op, (base, g), p),)
 
 
@@ -46,7 +46,7 @@ def _view_scatter_vjp(g: Tensor, ins: Any, out: Any, p: dict) -> tuple:
 
     gx = gs = None
     if ins[0]._rg:
-        gx = apply(view_scatter_op, (g, zeros(*p["shape"], dtype=g.dtype)), p)
+        gx = apply(view_scatter_op, (g, zeros(*p["shape"], dtype=g.dtype, device=g.device)), p)
     if ins[1]._rg:
         gs = cast(apply(as_strided_op, (g,), p), ins[1].dtype)
     return gx, gs

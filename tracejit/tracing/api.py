@@ -35,7 +35,8 @@ def _flatten(obj: Any, tensors: list, path: str, static: bool) -> Any:
     """A hashable spec of ``obj`` with its tensors pulled out into ``tensors``."""
     if isinstance(obj, Tensor):
         tensors.append(obj)
-        return ("T", obj._data.shape, obj._data.dtype.str, obj._rg, path)
+        return ("T", obj._data.shape, obj._data.dtype.str, obj._rg, path,
+                type(obj._data) is np.ndarray)  # the device: cpu or cuda
     if isinstance(obj, (tuple, list)):
         return (type(obj).__name__,
                 tuple(_flatten(o, tensors, f"{path}[{i}]", static) for i, o in enumerate(obj)))
@@ -87,6 +88,10 @@ def _guard_reason(entries: list) -> str:
     return "a captured tensor's .grad changed between None and a tensor"
 
 
+def _meta(spec: tuple) -> tuple:
+    return (*spec[1:4], "cpu" if spec[5] else "cuda")
+
+
 def _miss_reason(old: Any, new: Any) -> str:
     if old is None:
         return "first call"
@@ -98,7 +103,8 @@ def _miss_reason(old: Any, new: Any) -> str:
     for x, y in zip(a, b):
         if x != y:
             what = [f"{n} {p} -> {q}" for n, p, q in
-                    zip(("shape", "dtype", "requires_grad"), x[1:4], y[1:4]) if p != q]
+                    zip(("shape", "dtype", "requires_grad", "device"), _meta(x), _meta(y))
+                    if p != q]
             return f"tensor argument {y[4]}: " + ", ".join(what)
     if len(a) != len(b):
         return f"number of tensor arguments {len(a)} -> {len(b)}"
@@ -117,7 +123,9 @@ class CompiledFunctionBackward(Node):
         e = self._entry
         gins = []
         for g, (shape, dt) in zip(grads, e.diff_out_meta):
-            gins.append(np.zeros(shape, dt) if g is None else np.asarray(g._data, dt))
+            gd = None if g is None else g._data
+            gins.append(np.zeros(shape, dt) if gd is None else
+                        gd if gd.dtype == dt else gd.astype(dt))
         outs = e.bwd(gins + list(self._saved))
         res = []
         for k in e.bwd_out_index:
@@ -298,7 +306,8 @@ class JitFunction:
         fast = None
         if not kwargs:
             try:  # all-tensor positional arguments: a cheaper key for the common case
-                fast = (_grad_on[0], *[(a._data.shape, a._data.dtype, a._rg) for a in args])
+                fast = (_grad_on[0], *[(a._data.shape, a._data.dtype, a._rg, type(a._data))
+                                       for a in args])
             except AttributeError:
                 fast = None
             if fast is not None:
@@ -441,6 +450,8 @@ class JitFunction:
             else:
                 grad_effects.append((t, False, add_out(tr.value_of(g1))))
         inputs = list(tr.arg_ids) + [tr.captures[k] for k in tr.captures]
+        device = "cpu" if all(type(a) is np.ndarray for a in
+                              [t._data for t in tensors] + tr.capture_arrays) else "cuda"
         names = {vid: f"arg{i}" for i, vid in enumerate(tr.arg_ids)}
         fwd_nodes = [n for n in tr.nodes if n.phase == 0]
         bwd_nodes = [n for n in tr.nodes if n.phase == 1]
@@ -475,7 +486,7 @@ class JitFunction:
             if debug.level() >= 2:
                 debug.log(2, f"{self.__name__} backward graph after passes:\n{bwd_graph}")
             entry_kw = dict(
-                bwd=Program(bwd_graph, self.backend, f"{self.__name__} backward"),
+                bwd=Program(bwd_graph, self.backend, f"{self.__name__} backward", device),
                 saved_index=saved_index,
                 diff_outs=[k for k, o in enumerate(leaves) if isinstance(o, Tensor) and o._rg],
                 diff_out_meta=[(tuple(o._data.shape), o._data.dtype) for o in leaves
@@ -490,7 +501,7 @@ class JitFunction:
         graph = optimize(graph)
         if debug.level() >= 2:
             debug.log(2, f"{self.__name__} graph after passes:\n{graph}")
-        fwd = Program(graph, self.backend, self.__name__)
+        fwd = Program(graph, self.backend, self.__name__, device)
         before = cg.cache_stats()
         for prog in (fwd, entry_kw.get("bwd")):
             if prog is not None:

@@ -95,11 +95,13 @@ class OpStep:
 class Program:
     """Steps in dependency order, with each intermediate dropped after its last use."""
 
-    def __init__(self, g: Graph, backend: str = "llvm", label: str = "graph") -> None:
+    def __init__(self, g: Graph, backend: str = "llvm", label: str = "graph",
+                 device: str = "cpu") -> None:
         self.graph = g
         self.backend = backend
+        self.device = device
         t0 = time.perf_counter()
-        if backend == "llvm":
+        if backend == "llvm" or device == "cuda":
             groups = schedule(g)
         else:
             groups = [Group("op", [n]) for n in g.nodes]
@@ -123,6 +125,12 @@ class Program:
                 self.steps.append(OpStep(grp.nodes[0]))
         self._plan_frees()
         self._finalize()
+        self._cuda = None
+        if device == "cuda":  # the same steps, run on device arrays (tracejit/cuda/graph.py)
+            from ..cuda.graph import CudaRunner
+
+            self._cuda = CudaRunner(self)
+            self._direct = None
         self.lower_seconds = time.perf_counter() - t0
         debug.log(2, f"{label}: {len(g.nodes)} ops -> {len(self.kernels)} fused kernels, "
                      f"{len(self.steps) - len(self.kernels)} library/view steps")
@@ -150,6 +158,9 @@ class Program:
 
     def compile(self) -> None:
         """Compile (or load from the kernel cache) every kernel now, not on first run."""
+        if self._cuda is not None:
+            self._cuda.compile()
+            return
         for plan in self.kernels:
             cg.prepare(plan.kernel, None)
 
@@ -160,6 +171,8 @@ class Program:
             bound = step.bound.get(tuple([a.strides for a in raw]))
             if bound is not None:
                 return bound(raw)
+        if self._cuda is not None:
+            return self._cuda(inputs)
         env: list[Any] = self._env_template.copy()
         for vid, a in zip(self._input_ids, inputs):
             env[vid] = a
@@ -188,6 +201,8 @@ class Program:
 
     def source(self, kind: str = "llvm") -> str:
         """The generated code of every kernel of this graph."""
+        if kind == "cuda" and self._cuda is not None:
+            return self._cuda.source()
         parts = []
         for plan in self.kernels:
             layouts = ["strided"] * len(plan.kernel.inputs)

@@ -1,0 +1,163 @@
+"""The cuda device: placement, transfers, errors, the caching allocator, one module per graph.
+
+Runs on the simulator (TRACEJIT_CUDA_SIM=1) in CI; ``gpu``-marked tests need a real GPU.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tracejit as tj
+
+needs_cuda = pytest.mark.skipif(not tj.cuda.is_available(),
+                                reason="no CUDA runtime (set TRACEJIT_CUDA_SIM=1)")
+
+
+def test_cuda_without_a_driver_is_a_clear_error() -> None:
+    code = ("import tracejit as tj\n"
+            "assert not tj.cuda.is_available() and tj.cuda.device_count() == 0\n"
+            "try:\n    tj.ones(2, device='cuda')\nexcept RuntimeError as e:\n    print(e)\n")
+    env = {k: v for k, v in os.environ.items() if k != "TRACEJIT_CUDA_SIM"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=120)
+    if out.returncode and "pycuda" in out.stderr and "assert" in out.stderr:
+        pytest.skip("a real GPU is present")
+    assert out.returncode == 0, out.stderr
+    assert "CUDA" in out.stdout and "TRACEJIT_CUDA_SIM=1" in out.stdout
+
+
+@pytest.mark.cuda
+@needs_cuda
+class TestDevice:
+    def test_placement_and_transfers(self) -> None:
+        x = tj.arange(6.0, device="cuda").reshape(2, 3)
+        assert x.device == tj.device("cuda", 0) and x.is_cuda
+        assert str(x.device) == "cuda:0"
+        assert repr(x) == ("tensor([[0., 1., 2.],\n        [3., 4., 5.]], device='cuda:0')")
+        c = x.cpu()
+        assert c.device.type == "cpu" and c.tolist() == [[0, 1, 2], [3, 4, 5]]
+        assert x.to("cpu").device.type == "cpu" and c.to("cuda:0").is_cuda
+        assert c.to(x).is_cuda and x.to(c).device.type == "cpu"
+        assert c.cuda().is_cuda and x.cuda() is x and c.cpu() is c
+        assert tj.zeros_like(x).is_cuda and tj.ones_like(x).is_cuda
+        assert x.sum().item() == 15.0
+        with pytest.raises(TypeError, match="can't convert cuda:0 device type tensor to numpy"):
+            x.numpy()
+        assert tj.cuda.device_count() >= 1 and tj.cuda.current_device() == 0
+        tj.cuda.synchronize()
+        assert isinstance(tj.cuda.get_device_name(), str)
+
+    def test_device_mismatch_is_pytorchs_error(self) -> None:
+        x, y = tj.ones(3, device="cuda"), tj.ones(3)
+        msg = ("Expected all tensors to be on the same device, but found at least two "
+               "devices, cuda:0 and cpu!")
+        with pytest.raises(RuntimeError, match=msg):
+            x + y
+        with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+            y * x
+        assert (x + 2).is_cuda and (x + tj.tensor(2.0)).is_cuda  # cpu scalars are allowed
+
+    def test_to_copy_backward_moves_the_gradient_back(self) -> None:
+        a = tj.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        b = a.cuda()
+        assert b.grad_fn.name() == "ToCopyBackward0"
+        (b * b).sum().backward()
+        assert a.grad.device.type == "cpu" and a.grad.tolist() == [2.0, 4.0, 6.0]
+
+    def test_inplace_and_views_share_device_memory(self) -> None:
+        x = tj.zeros(3, 4, device="cuda")
+        x[1].add_(2.0)
+        x.t()[0].fill_(5.0)
+        x.add_(tj.ones(4, device="cuda"))
+        exp = np.zeros((3, 4))
+        exp[1] += 2
+        exp.T[0] = 5
+        exp += 1
+        np.testing.assert_array_equal(x.cpu().numpy(), exp)
+        assert x._version == 3
+
+    def test_out_of_memory_is_a_clear_error(self) -> None:
+        with pytest.raises(tj.cuda.OutOfMemoryError, match="CUDA out of memory. Tried to "):
+            tj.zeros(1, device="cuda").expand(1 << 46).contiguous()
+        assert issubclass(tj.cuda.OutOfMemoryError, RuntimeError)
+
+    def test_caching_allocator_reuses_blocks(self) -> None:
+        from tracejit.codegen.cuda import get_runtime
+
+        tj.cuda.empty_cache()
+        base = tj.cuda.memory_allocated()
+        stats = get_runtime().allocator.stats
+        x = tj.ones(1000, device="cuda")
+        for _ in range(5):
+            x = (x * 2 + 1).relu()
+        hits = stats["hits"]
+        for _ in range(5):
+            x = (x * 2 + 1).relu()
+        assert stats["hits"] > hits  # steady state: blocks come from the cache
+        del x
+        assert tj.cuda.memory_allocated() == base
+        assert tj.cuda.memory_reserved() > 0
+        tj.cuda.empty_cache()
+        assert tj.cuda.memory_reserved() == tj.cuda.memory_allocated()
+
+    def test_jit_graph_is_one_module(self) -> None:
+        from tracejit.codegen.cuda import get_runtime
+
+        x = tj.randn(8, 5, device="cuda", requires_grad=True)
+
+        @tj.jit
+        def f(x: tj.Tensor) -> tj.Tensor:
+            y = (x.exp() * 2).sum(1, keepdim=True)
+            return (x / y).tanh().mean() + x.t().relu().amax()
+
+        rt = get_runtime()
+        before = rt.stats["compiler_invocations"] + rt.stats["disk_loads"]
+        out = f(x)
+        entry = next(iter(f._cache.values()))[0]
+        assert len(entry.fwd.kernels) >= 2
+        assert rt.stats["compiler_invocations"] + rt.stats["disk_loads"] - before <= 2
+        assert "__global__" in entry.fwd.source("cuda")
+        out.backward()
+        xe = x.detach().requires_grad_()
+        y = (xe.exp() * 2).sum(1, keepdim=True)
+        ref = (xe / y).tanh().mean() + xe.t().relu().amax()
+        ref.backward()
+        np.testing.assert_allclose(out.item(), ref.item(), rtol=1e-5)
+        np.testing.assert_allclose(x.grad.cpu().numpy(), xe.grad.cpu().numpy(), rtol=1e-5,
+                                   atol=1e-6)
+        assert f.cache_info().traces == 1
+        f(tj.randn(8, 5))  # a cpu argument: another signature
+        assert f.cache_info().traces == 2
+
+    def test_library_ops_run_through_the_host_fallback(self) -> None:
+        x = tj.randn(2, 3, 8, 8, device="cuda", requires_grad=True)
+        w = tj.randn(4, 3, 3, 3, device="cuda", requires_grad=True)
+        y = tj.nn.functional.conv2d(x, w, padding=1)
+        s, i = y.flatten(1).sort(dim=1)
+        loss = (s[:, -5:] ** 2).sum() + tj.cat([y, y]).mean()
+        loss.backward()
+        xc, wc = x.detach().cpu().requires_grad_(), w.detach().cpu().requires_grad_()
+        yc = tj.nn.functional.conv2d(xc, wc, padding=1)
+        sc, _ = yc.flatten(1).sort(dim=1)
+        ((sc[:, -5:] ** 2).sum() + tj.cat([yc, yc]).mean()).backward()
+        assert y.is_cuda and i.is_cuda and x.grad.is_cuda
+        np.testing.assert_allclose(x.grad.cpu().numpy(), xc.grad.numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(w.grad.cpu().numpy(), wc.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(os.environ.get("TRACEJIT_CUDA_SIM") or not tj.cuda.is_available(),
+                    reason="needs a real NVIDIA GPU (pycuda + cuBLAS)")
+def test_matmul_uses_cublas_on_a_real_gpu() -> None:
+    from tracejit.cuda import ops
+
+    a, b = tj.randn(3, 64, 32, device="cuda"), tj.randn(3, 32, 16, device="cuda")
+    n = ops.stats["cublas"]
+    c = a @ b
+    assert ops.stats["cublas"] == n + 1
+    np.testing.assert_allclose(c.cpu().numpy(), a.cpu().numpy() @ b.cpu().numpy(), rtol=1e-4,
+                               atol=1e-4)
