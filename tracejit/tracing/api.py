@@ -156,8 +156,17 @@ class Entry:
     grad_targets: list[tuple[str, Any]] = field(default_factory=list)
     bwd_out_index: list[int | None] = field(default_factory=list)
     value_guards: list[tuple[Any, Any, Any]] = field(default_factory=list)
+    storage_guards: list[tuple[Any, Any]] = field(default_factory=list)
+    module_params: tuple | None = None
 
     def guards_ok(self) -> bool:
+        if self.module_params is not None:
+            mod, ids = self.module_params
+            if tuple(map(id, mod.parameters())) != ids:  # a parameter was replaced
+                return False
+        for t, arr in self.storage_guards:
+            if t._data is not arr:  # p.data = new_array since the trace
+                return False
         for t, was_none in self.guards:
             if (t._grad is None) != was_none:
                 return False
@@ -167,7 +176,8 @@ class Entry:
         return True
 
     def __post_init__(self) -> None:
-        self._free = not self.guards and not self.value_guards  # nothing to check per call
+        self._free = not (self.guards or self.value_guards or self.storage_guards
+                          or self.module_params is not None)
         self._effects = bool(self.storage_effects or self.arg_effects or self.grad_effects)
         single = self.out_spec == ("leaf",) and self.out_index[0] is not None
         self._single = self.out_index[0] if single and self.bwd is None else None
@@ -331,6 +341,10 @@ class JitFunction:
         self._reasons.append(reason)
         debug.log(1, f"{self.__name__}: cache miss ({reason}); tracing")
         entry = self._build(args, kwargs, tensors)
+        mod = getattr(self, "module", None)
+        if mod is not None:
+            entry.module_params = (mod, tuple(map(id, mod.parameters())))
+            entry._free = False
         self._last_key = key
         if self.use_cache:
             self._cache.setdefault(key, []).append(entry)
@@ -515,6 +529,9 @@ class JitFunction:
         _poison(tr)
         return Entry(fwd, spec, out_index, out_consts, list(tr.capture_arrays), storage_effects,
                      arg_effects, grad_effects, guards, value_guards=tr.value_guards,
+                     storage_guards=[(t, a) for t, a in zip(tr.capture_tensors,
+                                                             tr.capture_arrays)
+                                     if t is not None and t._data is a],
                      **entry_kw)
 
     # ---- introspection -----------------------------------------------------------------------
