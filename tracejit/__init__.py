@@ -36,3 +36,12 @@ from .threads import get_num_threads, set_num_threads  # noqa: E402
 
 from . import nn, optim  # noqa: E402
 from .serialization import load, save  # noqa: E402
+
+
+def __getattr__(name: str):  # noqa: ANN202 - optional subpackages load on first use
+    """tracejit.onnx / .bench / .viz import on first access (they pull in optional extras)."""
+    if name in ("onnx", "bench", "viz"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'tracejit' has no attribute {name!r}")
