@@ -12,8 +12,6 @@ import argparse
 import time
 
 import numpy as np
-from sklearn.datasets import load_digits
-from tqdm import tqdm
 
 import tracejit as torch
 from tracejit import nn
@@ -35,6 +33,8 @@ class DigitsCNN(nn.Module):
 
 
 def load(seed: int = 0) -> tuple:
+    from sklearn.datasets import load_digits  # the `examples` extra; the model needs neither
+
     d = load_digits()
     x = (d.data / 16.0).astype(np.float32).reshape(-1, 1, 8, 8)
     y = d.target.astype(np.int64)
@@ -65,6 +65,8 @@ def train(jit: bool, epochs: int, batch: int, data: tuple, seed: int = 0) -> dic
         loss.backward()
         opt.step()
         return loss.detach()
+
+    from tqdm import tqdm
 
     run = torch.jit(step) if jit else step
     order_rng = np.random.default_rng(seed)
