@@ -81,3 +81,38 @@ def _clean_global_state():
         tj.set_default_dtype(tj.float32)
     except Exception:  # pragma: no cover - a broken package shows up in the tests themselves
         pass
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _nvcc_checks_every_generated_module():
+    """After the session, every CUDA kernel the simulator built also goes through nvcc.
+
+    The simulator's g++ accepts code nvcc rejects, so each distinct kernel the suite
+    generated is compiled with ``nvcc -arch=sm_90 -ptx -Werror all-warnings``: the generated
+    kernels in one translation unit (one prelude, each kernel once), hand-written modules
+    (``kernels/cuda_conv.py``) on their own. Skipped without nvcc; a failure is an error.
+    """
+    yield
+    rt_mod = sys.modules.get("tracejit.codegen.cuda.runtime")
+    rt = rt_mod._instances.get("sim") if rt_mod is not None else None
+    if rt is None or not rt._modules:
+        return
+    from tracejit.codegen import cuda
+    from tracejit.codegen.cuda.prelude import prelude
+
+    if cuda.find_nvcc() is None:
+        return
+    kernels: dict = {}
+    raw: list = []
+    heads = (prelude(True), prelude(False))
+    for src in list(rt._modules):
+        head = next((h for h in heads if src.startswith(h)), None)
+        if head is None:
+            raw.append(src)
+            continue
+        for part in src[len(head):].split('extern "C" __global__')[1:]:
+            kernels.setdefault(part.split("(", 1)[0], 'extern "C" __global__' + part)
+    units = raw + ([prelude(True) + "\n" + "\n".join(kernels.values())] if kernels else [])
+    for unit in units:
+        ok, log = cuda.compile_ptx(unit, arch="sm_90")
+        assert ok, f"nvcc -ptx failed or warned:\n{log[:4000]}"

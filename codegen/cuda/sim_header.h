@@ -52,6 +52,12 @@ static inline void __syncwarp(unsigned = 0xffffffffu) { _Pragma("omp barrier") }
 static inline void __threadfence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 static inline void __threadfence_block() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 template <typename T> static inline T __ldg(const T* p) { return *p; }
+template <typename T> static inline T atomicAdd(T* address, T val) {
+  T old;
+#pragma omp atomic capture
+  { old = *address; *address += val; }
+  return old;
+}
 
 static inline unsigned tj_sim_tid() {
   return threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z);

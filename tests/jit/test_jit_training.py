@@ -118,3 +118,37 @@ def test_optimizer_and_scheduler_inside_jit_match_eager():
     np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-10)
     for a, b in zip(results[0][1], results[1][1]):
         np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+
+
+def test_cnn_training_step_with_conv_and_pools_matches_eager(device):
+    """Conv, max/avg/adaptive pools and Adam in one jitted step: cpu, and cuda's kernels."""
+    from tracejit import nn
+
+    def model():
+        tj.manual_seed(3)
+        m = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(4, 6, 3, groups=2, stride=(1, 2)), nn.AvgPool2d(2, 1),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 3)).to(device)
+        return m, tj.optim.Adam(m.parameters(), lr=1e-2)
+
+    def make(m, opt):
+        def step(x, y):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(m(x), y)
+            loss.backward()
+            opt.step()
+            return loss.detach()
+        return step
+
+    rng = np.random.default_rng(4)
+    x = tj.tensor(rng.standard_normal((8, 1, 10, 12)).astype(np.float32), device=device)
+    y = tj.tensor(rng.integers(0, 3, 8), device=device)
+    (me, oe), (mj, oj) = model(), model()
+    eager, jitted = make(me, oe), tj.jit(make(mj, oj))
+    for _ in range(5):
+        np.testing.assert_allclose(jitted(x, y).cpu().numpy(), eager(x, y).cpu().numpy(),
+                                   rtol=1e-4, atol=1e-5)
+    for a, b in zip(me.parameters(), mj.parameters()):
+        assert b.device.type == device
+        np.testing.assert_allclose(b.detach().cpu().numpy(), a.detach().cpu().numpy(),
+                                   rtol=1e-3, atol=1e-5)

@@ -3,8 +3,9 @@
 * elementwise and fusible reductions: the op's one-node graph lowered to a kernel;
 * views: the op's numpy impl run on a probe with the input's layout and no data, the
   result's strides/offset read back as a view of the same device memory;
-* matmul/bmm: cuBLAS on a real GPU (``cublas.py``); the host fallback under the simulator;
-* every other op (gather, sort, cat, conv, indexing, random, ...): the HOST FALLBACK —
+* matmul/bmm and convolution: the device kernels of ``tracejit.kernels`` (``library.py``):
+  GEMMs through cuBLAS (numpy's BLAS on the simulator's memory), im2col/col2im in CUDA C;
+* every other op (gather, sort, cat, pooling, indexing, random, ...): the HOST FALLBACK —
   inputs copied to host, ``op.impl`` run, results copied back.  Correct on both runtimes.
 """
 from __future__ import annotations
@@ -17,13 +18,14 @@ from ..tracing.fusion import schedule
 from ..tracing.graph import Graph
 from ..tracing.lower import lower_group
 from ..tracing.trace import ELEMENTWISE_GROUPS, GraphNode, abstract_eval
+from . import library
 from .array import MISMATCH, CudaArray
 from .kernels import copy_array, launch_plan
 
 KERNEL_GROUPS = ELEMENTWISE_GROUPS | {"reduce"}
 _plans: dict = {}
 _NO_PLAN = object()
-stats = {"kernel": 0, "view": 0, "host": 0, "cublas": 0}
+stats = {"kernel": 0, "view": 0, "host": 0, "library": 0}
 
 
 def check_devices(op: Any, inputs: tuple) -> None:
@@ -71,12 +73,11 @@ def run_op(op: Any, datas: list, params: dict) -> Any:
     if group == "copy" and op.name in ("clone", "contiguous") and len(datas) == 1:
         stats["kernel"] += 1
         return copy_array(datas[0])
-    if group == "matmul":
-        from . import cublas
-
-        out = cublas.try_matmul(op, datas, params)
+    lib = library.DEVICE_OPS.get(op.name)
+    if lib is not None:
+        out = lib(datas, params)
         if out is not None:
-            stats["cublas"] += 1
+            stats["library"] += 1
             return out
     return host_apply(op, datas, params)
 

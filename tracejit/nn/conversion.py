@@ -65,7 +65,7 @@ class ConversionMixin:
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Any:
-        """to(dtype), to(device), to(tensor): floating parameters and buffers change dtype."""
+        """to(dtype), to(device), to(tensor): every tensor moves, floating ones change dtype."""
         from .. import dtypes
         from ..device import as_device
 
@@ -73,21 +73,27 @@ class ConversionMixin:
         device = kwargs.get("device")
         for a in args:
             if isinstance(a, Tensor):
-                dtype = a.dtype
+                dtype, device = a.dtype, a.device
             elif isinstance(a, dtypes.dtype):
                 dtype = a
             elif a is not None:
                 device = a
         if device is not None:
-            as_device(device)
-        if dtype is None:
-            return self
-        if dtype.np.kind != "f":
+            device = as_device(device)
+        if dtype is not None and dtype.np.kind != "f":
             raise TypeError(
                 "nn.Module.to only accepts floating point or complex dtypes, but got desired "
                 f"dtype={dtype}"
             )
-        return self._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
+        if dtype is None and device is None:
+            return self
+
+        def convert(t: Tensor) -> Tensor:
+            if device is not None:
+                t = t.to(device)
+            return t.to(dtype) if dtype is not None and t.is_floating_point() else t
+
+        return self._apply(convert)
 
     def _cast_all(self, dt: Any) -> Any:
         return self._apply(lambda t: t.to(dt) if t.is_floating_point() else t)
@@ -111,10 +117,7 @@ class ConversionMixin:
         return self._cast_all(dst_type)
 
     def cpu(self) -> Any:
-        return self
+        return self.to("cpu")
 
     def cuda(self, device: Any = None) -> Any:
-        from ..device import as_device
-
-        as_device("cuda")
-        return self
+        return self.to("cuda" if device is None else device)
