@@ -6,7 +6,10 @@ Calling convention of the emitted function (C ABI)::
 
 ``args`` packs: ``sizes[ndim]``, then data pointers of the inputs and then of the
 outputs, then ``ndim`` strides (in elements, may be 0 or negative) for every input
-whose layout is "strided", in input order.  ``[start, end)`` is a chunk of the
+whose layout is "strided", "rows" or "bcast", in input order.  Those three differ only
+in what the innermost loop may assume of the last dim's stride: anything, 1 ("rows": a
+contiguous run, so the loop vectorises), or 0 ("bcast": one load per run, e.g. a row
+maximum subtracted from every element of the row).  ``[start, end)`` is a chunk of the
 parallel index: the linear index over the whole iteration space for the flat
 variant, else the linear index over the outer (non-reduced) dims; for a full
 reduction to a scalar it is always [0, 1).
@@ -33,13 +36,14 @@ from .llvm_ops import (
     store_convert,
 )
 
-LAYOUTS = ("flat", "scalar", "strided")
+LAYOUTS = ("flat", "scalar", "strided", "rows", "bcast")
+STRIDED = ("strided", "rows", "bcast")  # layouts that pass strides
 REDUCE_BLOCK = 4096  # inner reduction block: bounds f32 sum error growth (blocked sum)
 _REASSOC = ("reassoc", "nsz")
 
 
 def is_flat_variant(kernel: Kernel, layouts: tuple) -> bool:
-    return kernel.nreduce == 0 and all(lay != "strided" for lay in layouts)
+    return kernel.nreduce == 0 and all(lay not in STRIDED for lay in layouts)
 
 
 def symbol_name(variant_key: str) -> str:
@@ -131,7 +135,7 @@ class KernelEmitter:
         self.strides = {}
         pos = nd + len(dtypes)
         for j, lay in enumerate(self.layouts):
-            if lay == "strided":
+            if lay in STRIDED:
                 self.strides[j] = [self._arg(pos + d) for d in range(nd)]
                 pos += nd
         # scalar inputs are loaded once, here in the entry block
@@ -163,13 +167,15 @@ class KernelEmitter:
         self.b.ret_void()
         return self.module
 
-    def _loader(self, flat_index, offsets):
+    def _loader(self, flat_index, offsets, run_values=None):
         def load(j):
             lay = self.layouts[j]
             if lay == "scalar":
                 return self.hoisted[j]
             if lay == "flat":
                 return self._load_at(j, flat_index)
+            if run_values and j in run_values:
+                return run_values[j]
             return self._load_at(j, offsets[j])
         return load
 
@@ -225,6 +231,23 @@ class KernelEmitter:
             offs[j] = acc
         return offs
 
+    def _inner_offsets(self, offs: dict, i, d: int, hoisted: dict) -> dict:
+        """Offsets at index ``i`` of dim ``d``; the last dim uses the layout's stride class."""
+        b = self.b
+        last = d == self.k.ndim - 1
+        o = {}
+        for j in offs:
+            lay = self.layouts[j]
+            if last and lay == "bcast":
+                continue  # value loaded once per run (``hoisted``)
+            step = i if last and lay == "rows" else b.mul(i, self.strides[j][d])
+            o[j] = b.add(offs[j], step)
+        return o
+
+    def _hoist_bcast(self, offs: dict) -> dict:
+        """Values of "bcast" inputs for the run starting at ``offs`` (loaded before it)."""
+        return {j: self._load_at(j, offs[j]) for j in offs if self.layouts[j] == "bcast"}
+
     def _while(self, cond_fn, name: str):
         """Return (body_block, exit_block) of a while loop whose header tests cond_fn()."""
         b = self.b
@@ -251,11 +274,12 @@ class KernelEmitter:
         left_dim = b.sub(self.sizes[-1], i0)
         left_all = b.sub(end, linv)
         run = b.select(b.icmp_signed("<", left_dim, left_all), left_dim, left_all)
+        hoisted = self._hoist_bcast(offs)
+        base = {j: b.add(offs[j], b.mul(i0, self.strides[j][-1])) for j in self.strides}
         with _loop(b, ir.Constant(I64, 0), run, "t") as t:
-            i = b.add(i0, t)
-            o = {j: b.add(offs[j], b.mul(i, self.strides[j][-1])) for j in self.strides}
+            o = self._inner_offsets(base, t, nd - 1, hoisted)
             flat = b.add(linv, t)
-            self._store(_Exprs(b, self._loader(flat, o)), flat)
+            self._store(_Exprs(b, self._loader(flat, o, hoisted)), flat)
         b.store(b.add(linv, run), lin)
         b.store(ir.Constant(I64, 0), slots[-1])
         if nd > 1:
@@ -301,6 +325,7 @@ class KernelEmitter:
         red = self.k.reductions
         blk = ir.Constant(I64, REDUCE_BLOCK)
         nblk = b.sdiv(b.add(n, ir.Constant(I64, REDUCE_BLOCK - 1)), blk)
+        hoisted = self._hoist_bcast(offs) if d == self.k.ndim - 1 else {}
         with _loop(b, ir.Constant(I64, 0), nblk, f"blk{d}") as jb:
             lo = b.mul(jb, blk)
             hi = b.add(lo, blk)
@@ -308,8 +333,8 @@ class KernelEmitter:
             parts = [self._alloca(_identity(r.op, r.dtype), f"part{m}")
                      for m, r in enumerate(red)]
             with _loop(b, lo, hi, f"r{d}") as i:
-                o = {j: b.add(offs[j], b.mul(i, self.strides[j][d])) for j in offs}
-                ex = _Exprs(b, self._loader(b.add(flat, i), o))
+                o = self._inner_offsets(offs, i, d, hoisted)
+                ex = _Exprs(b, self._loader(b.add(flat, i), o, hoisted))
                 for m, r in enumerate(red):
                     v = emit_cast(b, ex(r.expr), r.expr.dtype, r.dtype)
                     b.store(_combine(b, r.op, r.dtype, b.load(parts[m]), v), parts[m])

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import compiler
 from .ir import Kernel
-from .llvm_kernel import LAYOUTS, is_flat_variant
+from .llvm_kernel import LAYOUTS, STRIDED, is_flat_variant
 
 NP_DTYPES = {"f16": np.dtype(np.float16), "f32": np.dtype(np.float32),
              "f64": np.dtype(np.float64), "i8": np.dtype(np.int8), "u8": np.dtype(np.uint8),
@@ -91,7 +91,10 @@ def classify(a: np.ndarray) -> str:
         return "scalar"
     if a.flags.c_contiguous:
         return "flat" if a.size > 1 else "scalar"
-    return "scalar" if a.size == 1 else "strided"
+    if a.size == 1:
+        return "scalar"
+    inner = a.strides[-1]
+    return "bcast" if inner == 0 else "rows" if inner == a.itemsize else "strided"
 
 
 
@@ -132,7 +135,7 @@ class PreparedKernel:
         self._fn = _FNTYPE(addr)
         self.flat = is_flat_variant(kernel, layouts) or kernel.ndim == 0
         self.out_dtypes = tuple(NP_DTYPES[e.dtype] for e in kernel.outputs)
-        self._strided = tuple(j for j, lay in enumerate(layouts) if lay == "strided")
+        self._strided = tuple(j for j, lay in enumerate(layouts) if lay in STRIDED)
         self._itemsize = tuple(NP_DTYPES[dt].itemsize for dt in kernel.inputs)
         self._nouter = kernel.outer_ndim
 

@@ -1,4 +1,4 @@
-"""Layout specialisation (flat / scalar / strided), odd shapes, and the run/prepare API."""
+"""Layout specialisation (flat / scalar / strided / rows / bcast), odd shapes, run/prepare."""
 
 import numpy as np
 import pytest
@@ -27,7 +27,8 @@ def test_classify():
     assert cg.classify(a) == "flat"
     assert cg.classify(np.broadcast_to(np.float32(2), (3, 4))) == "scalar"
     assert cg.classify(a.T) == "strided"
-    assert cg.classify(np.broadcast_to(a[:, :1], (3, 4))) == "strided"
+    assert cg.classify(np.broadcast_to(a[:, :1], (3, 4))) == "bcast"  # a column, broadcast
+    assert cg.classify(np.ones((3, 8), np.float32)[:, :4]) == "rows"  # contiguous rows
     assert cg.classify(np.float32(1.0) * np.ones((), np.float32)) == "scalar"
 
 
@@ -112,3 +113,26 @@ def test_key_is_structural_and_stable():
     assert a.key() == b.key() and hash(a) == hash(b) and a == b
     assert a.key() != _fused(3).key()
     assert "exp(in1)" in a.pretty()
+
+
+@pytest.mark.parametrize("nreduce", [0, 1, 2])
+def test_rows_and_bcast_variants_equal_the_generic_strided_one(nreduce):
+    """The last-dim stride classes change the code of the inner loop, never the result."""
+    x = rng.random((5, 6, 40), np.float32)[:, :, 3:35]  # rows of 32 contiguous elements
+    col = np.broadcast_to(rng.random((5, 6, 1), np.float32), x.shape)  # inner stride 0
+    L0, L1 = cg.Load(0, "f32"), cg.Load(1, "f32")
+    e = cg.Unary("exp", cg.Binary("sub", L0, L1))
+    if nreduce:
+        k = cg.Kernel("rsum", 3, ("f32", "f32"), nreduce,
+                      (cg.Reduce("sum", e, "f32"), cg.Reduce("max", L1, "f32")),
+                      outputs=(cg.ReduceRef(0, "f32"), cg.ReduceRef(1, "f32")))
+    else:
+        k = cg.Kernel("esub", 3, ("f32", "f32"), outputs=(e,))
+    assert (cg.classify(x), cg.classify(col)) == ("rows", "bcast")
+    fast = cg.prepare(k, ("rows", "bcast"))([x, col])
+    slow = cg.prepare(k, ("strided", "strided"))([x, col])
+    for f, s in zip(fast, slow):
+        np.testing.assert_allclose(f, s, rtol=1e-6)
+    ref = np.exp(x - col)
+    axes = tuple(range(3 - nreduce, 3))
+    np.testing.assert_allclose(fast[0], ref.sum(axes) if nreduce else ref, rtol=1e-5)
