@@ -641,3 +641,19 @@ def test_deep_chain_does_not_recurse() -> None:
         y = y * 1.0
     y.backward(tracejit.ones(1))
     assert x.grad.tolist() == [1.0]
+
+
+def test_leaf_grads_own_their_memory(device):
+    """A first gradient is copied into the leaf: later in-place edits touch nothing else."""
+    x = tracejit.ones(3, device=device, requires_grad=True)
+    y = tracejit.ones(3, device=device, requires_grad=True)
+    (x + y).sum().backward()  # both receive the same (expanded) gradient
+    x.grad.add_(1)
+    (x * 3).sum().backward()  # accumulation in place, on the leaf's own copy
+    assert x.grad.tolist() == [5.0] * 3 and y.grad.tolist() == [1.0] * 3
+    assert x.grad.device.type == device and x.grad.is_contiguous()
+    a = tracejit.ones(3, device=device, requires_grad=True)
+    g = tracejit.full((3,), 5.0, device=device)
+    (a * 1).backward(g)
+    g.add_(1)  # the caller's gradient tensor is not the leaf's .grad
+    assert a.grad.tolist() == [5.0] * 3

@@ -353,7 +353,9 @@ class _Handle:
 
 
 def _check_host(a: Any) -> None:
-    if getattr(a, "device", None) is not None and type(a) is not np.ndarray:
+    if type(a) is np.ndarray or getattr(a, "traced", False):  # a Var raises TraceError itself
+        return
+    if getattr(a, "device", None) is not None:
         raise TypeError(f"can't convert {a.device} device type tensor to numpy. Use "
                         "Tensor.cpu() to copy the tensor to host memory first.")
 

@@ -202,6 +202,33 @@ class TestDevice:
         assert all(p.device.type == "cpu" and p.dtype == tj.float64 for p in m.parameters())
         assert m[1].num_batches_tracked.dtype == tj.int64  # integer buffers keep their dtype
 
+    def test_tensors_made_inside_a_jitted_function_stay_on_the_device(self) -> None:
+        from tracejit.codegen.cuda import get_runtime
+
+        rt = get_runtime()
+        uploads = []
+        orig = rt.copy_htod
+
+        def counting(dst, src):
+            uploads.append(src.nbytes)
+            return orig(dst, src)
+
+        @tj.jit
+        def f(x):
+            h = tj.zeros(4, 8, device="cuda")
+            return (x + h) * tj.arange(8.0, device="cuda") + tj.ones_like(x) * 2
+
+        x = tj.randn(4, 8, device="cuda")
+        f(x)
+        rt.copy_htod = counting
+        try:
+            y = f(x)
+        finally:
+            rt.copy_htod = orig
+        assert uploads == [] and y.is_cuda  # constants uploaded once, at the trace
+        np.testing.assert_allclose(y.cpu().numpy(), x.cpu().numpy() * np.arange(8.0) + 2,
+                                   rtol=1e-6, atol=1e-6)
+
     def test_matmul_of_transposed_operands_is_one_gemm(self) -> None:
         from tracejit.cuda import ops
 

@@ -104,11 +104,13 @@ def _accumulate(var: Tensor, g: Tensor, create_graph: bool) -> None:
             var.grad = g
         elif type(g._data) is np.ndarray:
             var.grad = Tensor._make(np.array(g._data, copy=True))
+        elif dispatch.tracer[0] is None:  # a CudaArray: its own contiguous device copy
+            var.grad = Tensor._make(g._data.copy())
         else:
             var.grad = g.detach()  # traced: a fresh graph value, nothing to copy
     elif create_graph or var.grad._rg:
         var.grad = var.grad + g
-    elif dispatch.tracer[0] is None:
+    elif dispatch.tracer[0] is None and type(var.grad._data) is np.ndarray:
         var.grad._data += g._data
         var.grad._vc[0] += 1
     else:

@@ -374,6 +374,8 @@ class JitFunction:
         tr = Tracer()
         stand = []
         for t in tensors:
+            if type(t._data) is not np.ndarray:
+                tr.device = t._data.device  # a CudaArray
             v = tr.new_input(t._data.shape, t._data.dtype)
             s = Tensor._make(v, t._rg)
             stand.append(s)

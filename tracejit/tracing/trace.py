@@ -48,11 +48,18 @@ class _Flags:
     writeable = True
 
 
+def _cpu_device() -> Any:
+    from ..device import device
+
+    return device("cpu")
+
+
 class Var:
     """The data of a traced tensor: a graph value with a shape and a numpy dtype."""
 
     __slots__ = ("shape", "dtype", "id")
     flags = _Flags()
+    traced = True
 
     def __init__(self, vid: int, shape: tuple[int, ...], dtype: np.dtype) -> None:
         self.id = vid
@@ -95,6 +102,12 @@ class Var:
 
     def __repr__(self) -> str:
         return f"Var(%{self.id}, {list(self.shape)}, {self.dtype})"
+
+    @property
+    def device(self) -> Any:
+        """The traced graph's device: tensors made with ``*_like`` follow it, as in eager."""
+        tr = dispatch.tracer[0]
+        return tr.device if tr is not None else _cpu_device()
 
 
 class Escaped(Var):
@@ -149,6 +162,7 @@ class Tracer:
         self.created: list[Any] = []  # every traced tensor made (poisoned after the trace)
         self.value_guards: list[tuple[Any, Any, Any]] = []
         self.phase = 0  # 0 forward, 1 backward (set by the jit around autograd.grad)
+        self.device = _cpu_device()  # cuda once an argument or a captured tensor is
 
     # ---- values ---------------------------------------------------------------------------
     def new_value(self, shape: tuple[int, ...], dtype: np.dtype) -> int:
@@ -200,6 +214,8 @@ class Tracer:
         vid = self.captures.get(key)
         if vid is None:
             vid = self.new_value(arr.shape, arr.dtype)
+            if type(arr) is not np.ndarray:
+                self.device = arr.device  # a CudaArray
             self.captures[key] = vid
             self.capture_arrays.append(arr)
             self.capture_tensors.append(t)
