@@ -229,6 +229,48 @@ class TestDevice:
         np.testing.assert_allclose(y.cpu().numpy(), x.cpu().numpy() * np.arange(8.0) + 2,
                                    rtol=1e-6, atol=1e-6)
 
+    @pytest.mark.parametrize("case", ["cat", "stack", "slice_grad", "select_grad",
+                                      "reshape_copy", "addmm", "linear3d", "bmm4d",
+                                      "log_softmax", "assign_view", "sum_outer"])
+    def test_library_ops_stay_on_the_device(self, case: str) -> None:
+        """Device kernels for the ops models use most; values and grads equal the CPU's."""
+        from tracejit.cuda import ops
+
+        F = tj.nn.functional
+        fns = {
+            "cat": lambda a, b: tj.cat([a, b.double(), a], 1).sin(),
+            "stack": lambda a, b: tj.stack([a, b, a * b], 2).cos(),
+            "slice_grad": lambda a, b: a[:, 1:5:2] * b[1:3].sum(),
+            "select_grad": lambda a, b: a[:, -1].exp() + b[0],
+            "reshape_copy": lambda a, b: a.t().reshape(-1).tanh(),
+            "addmm": lambda a, b: F.linear(a, b[:, :6].t().contiguous(), b[0, :6]),
+            "linear3d": lambda a, b: a.reshape(2, 3, 6) @ b[:, :4],
+            "bmm4d": lambda a, b: a.reshape(1, 2, 3, 6) @ b.reshape(1, 2, 6, 3)[..., :3],
+            "log_softmax": lambda a, b: F.log_softmax(a, dim=0) * b[:, :1].t(),
+            "assign_view": lambda a, b: _assigned(a, b),
+            "sum_outer": lambda a, b: (a * a).sum(0, keepdim=True) + b.sum((0,)),
+        }
+        fn = fns[case]
+        rng = np.random.default_rng(5)
+        x = tj.tensor(rng.standard_normal((6, 6)))
+        y = tj.tensor(rng.standard_normal((6, 6)))
+        xc, yc = (t.clone().requires_grad_() for t in (x, y))
+        ref = fn(xc, yc)
+        (ref * ref.detach()).sum().backward()
+        xd, yd = (t.cuda().requires_grad_() for t in (x, y))
+        host = ops.stats["host"]
+        out = fn(xd, yd)
+        (out * out.detach()).sum().backward()
+        assert ops.stats["host"] == host
+        assert out.is_cuda and out.shape == ref.shape and out.dtype == ref.dtype
+        np.testing.assert_allclose(out.detach().cpu().numpy(), ref.detach().numpy(),
+                                   rtol=1e-12, atol=1e-12)
+        for d, c in ((xd, xc), (yd, yc)):
+            assert (d.grad is None) == (c.grad is None)
+            if c.grad is not None:
+                np.testing.assert_allclose(d.grad.cpu().numpy(), c.grad.numpy(), rtol=1e-12,
+                                           atol=1e-12)
+
     def test_matmul_of_transposed_operands_is_one_gemm(self) -> None:
         from tracejit.cuda import ops
 
@@ -256,6 +298,13 @@ class TestDevice:
         assert y.is_cuda and i.is_cuda and x.grad.is_cuda
         np.testing.assert_allclose(x.grad.cpu().numpy(), xc.grad.numpy(), rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(w.grad.cpu().numpy(), wc.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def _assigned(a, b):
+    c = a * 1
+    c[1:4, ::2] = b[:3, :3]  # a strided destination on the device
+    c[0] += b[5]  # and an accumulating one
+    return c
 
 
 @pytest.mark.gpu

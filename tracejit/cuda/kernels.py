@@ -194,9 +194,12 @@ def write_into_array(dst: CudaArray, src: Any) -> None:
             src = copy_array(src)  # the source may alias the destination
         copy_into(dst, src)
     else:
+        from ..kernels.cuda_copy import strided_copy
+
         tmp = CudaArray.empty(dst.shape, dst.dtype)
-        copy_into(tmp, src)
-        dst.write_host(tmp.numpy())
+        copy_into(tmp, src)  # broadcast and cast, then into the strided destination
+        if not strided_copy(dst.dev, tmp.dev):
+            dst.write_host(tmp.numpy())
 
 
 __all__ = ["broadcast", "copy_array", "copy_into", "insert_ones", "launch_plan",

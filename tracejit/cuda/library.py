@@ -8,14 +8,19 @@ returns None for what it does not cover (other dtypes, 3-d convolution, ...), an
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from .. import codegen as cg
+from ..codegen import cuda as cg_cuda
 from ..codegen.cuda import DeviceArray
-from ..kernels import cuda_blas, cuda_conv, cuda_pool
-from .array import CudaArray
+from ..codegen.cuda.array import contiguous_strides
+from ..kernels import cuda_blas, cuda_conv, cuda_copy, cuda_pool
+from .array import CudaArray, contiguous_view
+from .kernels import copy_array
 
 
 def _operand(a: DeviceArray) -> tuple[DeviceArray, bool]:
@@ -32,20 +37,32 @@ def _operand(a: DeviceArray) -> tuple[DeviceArray, bool]:
 
 
 def matmul(datas: list, params: dict) -> CudaArray | None:
-    """2-d and equal-batch 3-d float products of two device arrays."""
+    """Float products of device arrays: 2-d, batched with equal batch dims, or N-d @ 2-d."""
     if params or len(datas) != 2 or not all(type(d) is CudaArray for d in datas):
         return None
     a, b = (d.dev for d in datas)
-    if a.dtype != b.dtype or a.dtype not in (np.float32, np.float64):
+    if a.dtype != b.dtype or a.dtype not in (np.float32, np.float64) or b.ndim < 2:
         return None
-    if a.ndim != b.ndim or a.ndim not in (2, 3) or a.shape[:-2] != b.shape[:-2]:
+    if a.ndim < 2 or a.shape[-1] != b.shape[-2]:
         return None
-    if a.shape[-1] != b.shape[-2]:
+    shape = a.shape[:-1] + (b.shape[-1],)
+    if b.ndim == 2 and a.ndim > 2:  # (..., M, K) @ (K, N): one GEMM over all rows
+        a = cuda_conv.contiguous(a)
+        a = a.view((math.prod(a.shape[:-1]), a.shape[-1]), (a.shape[-1], 1))
+    elif a.ndim != b.ndim or a.shape[:-2] != b.shape[:-2]:
         return None
+    elif a.ndim > 3:  # equal batch dims: flattened into one
+        a, b = (cuda_conv.contiguous(t) for t in (a, b))
+        a, b = (_flat_batch(t) for t in (a, b))
     (av, ta), (bv, tb) = _operand(a), _operand(b)
     out = cuda_blas.gemm(av, bv, ta, tb)
-    shape = a.shape[:-1] + (b.shape[-1],)
-    return CudaArray(out.view(shape, out.strides[-len(shape):]))
+    return CudaArray(out.view(shape, contiguous_strides(shape)))
+
+
+def _flat_batch(t: DeviceArray) -> DeviceArray:
+    """A contiguous (..., M, K) array seen as (batch, M, K)."""
+    shape = (math.prod(t.shape[:-2]),) + t.shape[-2:]
+    return t.view(shape, contiguous_strides(shape))
 
 
 def _conv_args(params: dict) -> tuple:
@@ -163,3 +180,182 @@ DEVICE_OPS.update({
     "avg_pool2d": avg_pool, "avg_pool2d_backward": avg_pool_backward,
     "adaptive_avg_pool2d": adaptive, "adaptive_avg_pool2d_backward": adaptive_backward,
 })
+
+
+# ---- copies into strided destinations: cat, stack, the views' backward, reshape ---------
+
+def _as(a: CudaArray, dtype: Any) -> DeviceArray:
+    dt = np.dtype(dtype)
+    return a.dev if a.dtype == dt else cuda_conv.contiguous(copy_array(a, dt).dev)
+
+
+def cat(datas: list, params: dict) -> CudaArray | None:
+    if not all(type(d) is CudaArray for d in datas):
+        return None
+    d, nd, dt = params["dim"], params["nd"], np.dtype(params["dtype"])
+    arrs = [a for a in datas if not (a.shape == (0,) and nd != 1)]
+    shape = list(arrs[0].shape)
+    shape[d] = sum(a.shape[d] for a in arrs)
+    out = CudaArray.empty(tuple(shape), dt)
+    off = 0
+    st = out.dev.strides
+    for a in arrs:
+        sub = out.dev.view(a.shape, st, off * st[d])
+        if not cuda_copy.strided_copy(sub, _as(a, dt)):
+            return None
+        off += a.shape[d]
+    return out
+
+
+def stack(datas: list, params: dict) -> CudaArray | None:
+    if not all(type(d) is CudaArray for d in datas):
+        return None
+    d, dt = params["dim"], np.dtype(params["dtype"])
+    shape = datas[0].shape[:d] + (len(datas),) + datas[0].shape[d:]
+    out = CudaArray.empty(shape, dt)
+    st = out.dev.strides
+    inner = st[:d] + st[d + 1:]
+    for i, a in enumerate(datas):
+        if not cuda_copy.strided_copy(out.dev.view(a.shape, inner, i * st[d]), _as(a, dt)):
+            return None
+    return out
+
+
+def reshape_copy(datas: list, params: dict) -> CudaArray | None:
+    x = datas[0]
+    if type(x) is not CudaArray:
+        return None
+    shape = list(params["shape"])
+    if -1 in shape:
+        known = math.prod(n for n in shape if n != -1)
+        shape[shape.index(-1)] = x.size // known if known else 0
+    return contiguous_view(copy_array(x), tuple(shape))
+
+
+def embed(op: Any, datas: list, params: dict) -> CudaArray | None:
+    """embed_<view>: zeros, with the gradient written into the region the view picks."""
+    from ..ops.shape import _VIEW_OPS
+    from . import ops
+
+    g = datas[0]
+    if type(g) is not CudaArray:
+        return None
+    out = CudaArray.empty(params["shape"], g.dtype)
+    cuda_conv.fill(out.dev, 0)
+    region = ops.view_apply(_VIEW_OPS[params["view"]], [out], dict(params["vp"]))
+    if region is None or not cuda_copy.strided_copy(region.dev, g.dev):
+        return None
+    return out
+
+
+# ---- addmm and log_softmax: a GEMM / reductions plus one IR epilogue -------------------------
+
+def addmm(datas: list, params: dict) -> CudaArray | None:
+    """beta * x + alpha * (m1 @ m2), x broadcast (a Linear layer's bias)."""
+    m1, m2, x = datas
+    prod = matmul([m1, m2], {})
+    if prod is None or type(x) is not CudaArray or x.dtype != prod.dtype:
+        return None
+    dt = cuda_conv._ir(prod.dtype)
+    alpha, beta = params["alpha"], params["beta"]
+    a: Any = cg.Load(0, dt)
+    b: Any = cg.Load(1, dt)
+    if alpha != 1:
+        a = cg.Binary("mul", a, cg.Const(alpha, dt))
+    if beta != 1:
+        b = cg.Binary("mul", b, cg.Const(beta, dt))
+    k = cg.Kernel(f"k_addmm_{dt}", 2, (dt, dt), outputs=(cg.Binary("add", a, b),))
+    xv = cuda_copy_broadcast(x.dev, prod.shape)
+    return CudaArray(cg_cuda.launch(k, [prod.dev, xv], shape=prod.shape)[0])
+
+
+def cuda_copy_broadcast(a: DeviceArray, shape: tuple) -> DeviceArray:
+    """A zero-stride view of ``a`` broadcast to ``shape`` (numpy's rules)."""
+    lead = len(shape) - a.ndim
+    strides = [0] * lead + [0 if n == 1 and m != 1 else s
+                            for n, m, s in zip(a.shape, shape[lead:], a.strides)]
+    return a.view(shape, strides)
+
+
+def log_softmax(datas: list, params: dict) -> CudaArray | None:
+    """x - max - log(sum(exp(x - max))) along ``dim``: three kernels, as the JIT fuses it."""
+    from ..ops.elementwise import BINARY_OPS, UNARY_OPS
+    from ..ops.reduce import amax_op, sum_dim_op
+    from . import ops
+
+    x = datas[0]
+    if type(x) is not CudaArray or x.ndim == 0 or x.size == 0 or x.dtype.itemsize < 4:
+        return None
+    d = params["dim"] % x.ndim
+    red = {"dim": (d,), "keepdim": True}
+    s = ops.run_op(BINARY_OPS["sub"], [x, ops.run_op(amax_op, [x], red)], {})
+    total = ops.run_op(sum_dim_op, [ops.run_op(UNARY_OPS["exp"], [s], {})], red)
+    return ops.run_op(BINARY_OPS["sub"], [s, ops.run_op(UNARY_OPS["log"], [total], {})], {})
+
+
+DEVICE_OPS.update({
+    "cat": cat, "stack": stack, "reshape_copy": reshape_copy, "addmm": addmm,
+    "log_softmax": log_softmax,
+})
+
+
+class _Indexer:
+    """A stand-in op for ``ops.view_apply``: numpy basic indexing of the probe."""
+
+    def __init__(self, index: tuple) -> None:
+        self.index = index
+
+    def impl(self, probe: np.ndarray) -> np.ndarray:
+        return probe[self.index]
+
+
+def index_put(datas: list, params: dict) -> CudaArray | None:
+    """x[basic index] = v (or += v) into a device copy of x: a strided copy or add."""
+    from ..ops.elementwise import BINARY_OPS
+    from ..ops.index import _build, _is_basic
+    from . import ops
+
+    if len(datas) != 2 or type(datas[0]) is not CudaArray or not _is_basic(params["index"]):
+        return None
+    x = datas[0]
+    v = datas[1] if type(datas[1]) is CudaArray else CudaArray.from_numpy(datas[1])
+    out = copy_array(x)
+    region = ops.view_apply(_Indexer(_build(params["index"])), [out], {})
+    if region is None:
+        return None
+    if params["accumulate"]:
+        v = ops.run_op(BINARY_OPS["add"], [region, v], {})
+    try:
+        ok = cuda_copy.strided_copy(region.dev, _as(v, x.dtype))
+    except ValueError:  # not broadcastable: the host path raises PyTorch's error
+        return None
+    return out if ok else None
+
+
+DEVICE_OPS["index_put"] = index_put
+
+
+# ---- CopySlices: in-place ops on views of tensors on the tape --------------------------------
+
+def _strided_region(a: CudaArray, params: dict) -> CudaArray:
+    """The (shape, strides, offset) region of contiguous ``a`` (element units)."""
+    return a.view(params["shape"], params["strides"], params["offset"])
+
+
+def as_strided(datas: list, params: dict) -> CudaArray | None:
+    x = datas[0]
+    if type(x) is not CudaArray:
+        return None
+    return copy_array(_strided_region(x if x.flags.c_contiguous else copy_array(x), params))
+
+
+def view_scatter(datas: list, params: dict) -> CudaArray | None:
+    x, src = datas
+    if type(x) is not CudaArray or type(src) is not CudaArray:
+        return None
+    out = copy_array(x)
+    ok = cuda_copy.strided_copy(_strided_region(out, params).dev, _as(src, x.dtype))
+    return out if ok else None
+
+
+DEVICE_OPS.update({"as_strided": as_strided, "view_scatter": view_scatter})

@@ -74,8 +74,8 @@ def run_op(op: Any, datas: list, params: dict) -> Any:
         stats["kernel"] += 1
         return copy_array(datas[0])
     lib = library.DEVICE_OPS.get(op.name)
-    if lib is not None:
-        out = lib(datas, params)
+    if lib is not None or op.name.startswith("embed_"):
+        out = lib(datas, params) if lib is not None else library.embed(op, datas, params)
         if out is not None:
             stats["library"] += 1
             return out
@@ -123,7 +123,7 @@ def _build_plan(op: Any, avals: tuple, params: dict) -> Any:
     node = GraphNode(op, list(range(n)), dict(params), [n], 0)
     g = Graph([node], [s for s, _ in avals] + [tuple(oshape)],
               [d for _, d in avals] + [np.dtype(odt)], {}, list(range(n)), [n])
-    groups = schedule(g)
+    groups = schedule(g, any_reduce=True)
     if len(groups) != 1 or groups[0].kind != "kernel":
         return _NO_PLAN
     try:

@@ -191,7 +191,8 @@ class RNNBase(Module):
         real_h = self.proj_size if self.proj_size > 0 else self.hidden_size
         sizes = [real_h, self.hidden_size] if self.mode == "LSTM" else [real_h]
         if hx is None:
-            return [ops.zeros((self.num_layers * dirs, batch, s), dtype=like.dtype)
+            return [ops.zeros((self.num_layers * dirs, batch, s), dtype=like.dtype,
+                              device=like.device)
                     for s in sizes]
         states = list(hx) if self.mode == "LSTM" else [hx]
         want = 3 if batched else 2
@@ -250,7 +251,8 @@ class RNNBase(Module):
                 ys[t] = h
             last = [h]
         if not ys:
-            return ops.zeros((0, x.shape[1], states[0].shape[-1]), dtype=x.dtype), last
+            return ops.zeros((0, x.shape[1], states[0].shape[-1]), dtype=x.dtype,
+                             device=x.device), last
         return ops.stack(ys, 0), last
 
     def _run(self, input: Tensor, hx: Any) -> tuple[Tensor, list[Tensor]]:  # noqa: A002
@@ -393,7 +395,7 @@ class RNNCellBase(Module):
             raise RuntimeError(f"input has inconsistent input_size: got {input.size(-1)} "
                                f"expected {self.input_size}")
         if hx is None:
-            states = [ops.zeros((x.shape[0], self.hidden_size), dtype=x.dtype)
+            states = [ops.zeros((x.shape[0], self.hidden_size), dtype=x.dtype, device=x.device)
                       for _ in range(n_states)]
         else:
             states = [h if batched else h.unsqueeze(0) for h in hs]

@@ -58,11 +58,16 @@ view_scatter_op = Op("view_scatter", _view_scatter_impl, _view_scatter_vjp, "Cop
                      group="library")
 
 
-def _spec(base: np.ndarray, view: np.ndarray) -> dict | None:
+def _address(a: Any) -> int:
+    """The data address of a numpy array, or the device address of a CudaArray."""
+    return a.__array_interface__["data"][0] if type(a) is np.ndarray else a.dev.ptr
+
+
+def _spec(base: Any, view: Any) -> dict | None:
     if not base.flags.c_contiguous or base.dtype != view.dtype:
         return None
     item = base.dtype.itemsize
-    off = view.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    off = _address(view) - _address(base)
     if off % item or any(s % item for s in view.strides):
         return None
     return {"shape": tuple(view.shape), "strides": tuple(s // item for s in view.strides),

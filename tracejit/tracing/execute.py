@@ -102,7 +102,7 @@ class Program:
         self.device = device
         t0 = time.perf_counter()
         if backend == "llvm" or device == "cuda":
-            groups = schedule(g)
+            groups = schedule(g, any_reduce=device == "cuda")
         else:
             groups = [Group("op", [n]) for n in g.nodes]
         readers: dict[int, set[int]] = {}

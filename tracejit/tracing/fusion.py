@@ -63,8 +63,9 @@ def reduce_dims(node: GraphNode, g: Graph) -> tuple[tuple[int, ...], bool] | Non
 
 
 class _Scheduler:
-    def __init__(self, g: Graph) -> None:
+    def __init__(self, g: Graph, any_reduce: bool = False) -> None:
         self.g = g
+        self.any_reduce = any_reduce
         self.groups: list[Group] = []
         self.producer: dict[int, Group] = {}  # value -> group producing it
         self.reads: dict[int, set[int]] = {}  # group id -> ids of groups it reads from
@@ -214,7 +215,7 @@ class _Scheduler:
             self._add(p, node)
             return
         dims, _ = reduce_dims(node, g)
-        if len(g.shapes[x]) - 1 not in dims:
+        if len(g.shapes[x]) - 1 not in dims and not self.any_reduce:
             # nothing to fuse and the reduced dims are not innermost: numpy's own reduction
             # walks memory in order, which the kernel's strided inner loop would not
             self._new("op", node)
@@ -270,5 +271,10 @@ def _bits(mask: int) -> list[int]:
     return out
 
 
-def schedule(g: Graph) -> list[Group]:
-    return _Scheduler(g).run()
+def schedule(g: Graph, any_reduce: bool = False) -> list[Group]:
+    """Groups in execution order; ``any_reduce`` makes every fusible reduction a kernel.
+
+    On the CPU a standalone reduction over outer dims is left to numpy (see _place_reduce);
+    the cuda device has no numpy to leave it to, so it passes ``any_reduce=True``.
+    """
+    return _Scheduler(g, any_reduce).run()
