@@ -37,12 +37,12 @@ F64 = {"rtol": 1e-10, "atol": 1e-12}
 rng = np.random.default_rng(1234)
 
 
-def _tj(a: np.ndarray, rg: bool = False) -> tj.Tensor:
-    return tj.tensor(a, requires_grad=rg)
+def _tj(a: np.ndarray, rg: bool = False, device: str = "cpu") -> tj.Tensor:
+    return tj.tensor(a, requires_grad=rg, device=device)
 
 
 def _close(a: tj.Tensor | np.ndarray, b: object, tol: dict) -> None:
-    a = a.detach().numpy() if isinstance(a, tj.Tensor) else a
+    a = a.detach().cpu().numpy() if isinstance(a, tj.Tensor) else a
     b = b.detach().numpy() if hasattr(b, "detach") else np.asarray(b)
     assert a.shape == b.shape, (a.shape, b.shape)
     np.testing.assert_allclose(a, b, **tol)
@@ -200,16 +200,18 @@ def _copy_params(tj_mod, torch_mod) -> None:
             p.copy_(_tj(tp[name].detach().numpy().copy()))
 
 
-def _compare_layer(tj_mod, torch_mod, x: np.ndarray, tol: dict) -> None:
+def _compare_layer(tj_mod, torch_mod, x: np.ndarray, tol: dict, device: str = "cpu") -> None:
     import torch
 
     _copy_params(tj_mod, torch_mod)
-    tx, xx = torch.tensor(x, requires_grad=True), _tj(x, True)
+    tj_mod.to(device)
+    tx, xx = torch.tensor(x, requires_grad=True), _tj(x, True, device)
     ty, yy = torch_mod(tx), tj_mod(xx)
+    assert yy.device.type == device
     _close(yy, ty, tol)
     gy = rng.standard_normal(tuple(ty.shape)).astype(x.dtype)
     ty.backward(torch.tensor(gy))
-    yy.backward(_tj(gy))
+    yy.backward(_tj(gy, device=device))
     _close(xx.grad, tx.grad, tol)
     tp = dict(torch_mod.named_parameters())
     names = [n for n, _ in tj_mod.named_parameters()]
@@ -226,7 +228,7 @@ CONV_GRID = [c for c in itertools.product((1, 2), (0, 1, "same", "valid"), (1, 2
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
 @pytest.mark.parametrize("nd", [1, 2])
 @pytest.mark.parametrize("stride,padding,dilation,groups,bias", CONV_GRID)
-def test_conv_layer_vs_torch(nd, stride, padding, dilation, groups, bias):
+def test_conv_layer_vs_torch(nd, stride, padding, dilation, groups, bias, device):
     import torch
 
     cls, tcls = (Conv1d, torch.nn.Conv1d) if nd == 1 else (Conv2d, torch.nn.Conv2d)
@@ -235,7 +237,7 @@ def test_conv_layer_vs_torch(nd, stride, padding, dilation, groups, bias):
     kw = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups,
           "bias": bias}
     x = rng.standard_normal((2, 4) + (9, 8)[:nd]).astype(np.float32)
-    _compare_layer(cls(*args, **kw), tcls(*args, **kw), x, F32)
+    _compare_layer(cls(*args, **kw), tcls(*args, **kw), x, F32, device)
 
 
 @needs_torch
@@ -333,19 +335,20 @@ def test_conv_errors_match_torch():
 # ---------------------------------------------------------------------------------------------
 # oracle: pools
 
-def _compare_fn(ours, theirs, x: np.ndarray, tol: dict, index_out: bool = False) -> None:
+def _compare_fn(ours, theirs, x: np.ndarray, tol: dict, index_out: bool = False,
+                device: str = "cpu") -> None:
     import torch
 
-    tx, xx = torch.tensor(x, requires_grad=True), _tj(x, True)
+    tx, xx = torch.tensor(x, requires_grad=True), _tj(x, True, device)
     ty, yy = theirs(tx), ours(xx)
     if index_out:
         (ty, ti), (yy, yi) = ty, yy
-        np.testing.assert_array_equal(yi.numpy(), ti.numpy())
+        np.testing.assert_array_equal(yi.cpu().numpy(), ti.numpy())
     _close(yy, ty, tol)
     assert yy.grad_fn.name() == ty.grad_fn.name()
     gy = rng.standard_normal(tuple(ty.shape)).astype(x.dtype)
     ty.backward(torch.tensor(gy))
-    yy.backward(_tj(gy))
+    yy.backward(_tj(gy, device=device))
     _close(xx.grad, tx.grad, tol)
 
 
@@ -356,12 +359,13 @@ MAX_GRID = [c for c in itertools.product((2, 3, (3, 2)), (1, 2, None), (0, 1), (
 
 @needs_torch
 @pytest.mark.parametrize("k,s,p,d,ceil", MAX_GRID)
-def test_max_pool2d_vs_torch_with_ties(k, s, p, d, ceil):
+def test_max_pool2d_vs_torch_with_ties(k, s, p, d, ceil, device):
     import torch.nn.functional as F
 
     x = rng.integers(0, 3, (2, 3, 9, 10)).astype(np.float32)  # many ties
     _compare_fn(lambda t: max_pool2d(t, k, s, p, d, ceil, return_indices=True),
-                lambda t: F.max_pool2d(t, k, s, p, d, ceil, return_indices=True), x, F32, True)
+                lambda t: F.max_pool2d(t, k, s, p, d, ceil, return_indices=True), x, F32, True,
+                device)
 
 
 @needs_torch
@@ -388,12 +392,12 @@ AVG_GRID = [c for c in itertools.product((2, 3, (3, 2)), (1, 2, None), (0, 1), (
 
 @needs_torch
 @pytest.mark.parametrize("k,s,p,ceil,cip,div", AVG_GRID)
-def test_avg_pool2d_vs_torch(k, s, p, ceil, cip, div):
+def test_avg_pool2d_vs_torch(k, s, p, ceil, cip, div, device):
     import torch.nn.functional as F
 
     x = rng.standard_normal((2, 3, 9, 10)).astype(np.float32)
     _compare_fn(lambda t: avg_pool2d(t, k, s, p, ceil, cip, div),
-                lambda t: F.avg_pool2d(t, k, s, p, ceil, cip, div), x, F32)
+                lambda t: F.avg_pool2d(t, k, s, p, ceil, cip, div), x, F32, device=device)
 
 
 @needs_torch
@@ -415,14 +419,14 @@ def test_avg_pool_layers_vs_torch():
 
 @needs_torch
 @pytest.mark.parametrize("size", [(3, 4), 5, (1, 1), (9, 10), (4, None), (7, 3), 1])
-def test_adaptive_avg_pool2d_vs_torch(size):
+def test_adaptive_avg_pool2d_vs_torch(size, device):
     import torch
 
     x = rng.standard_normal((2, 3, 9, 10)).astype(np.float32)
     ours, theirs = AdaptiveAvgPool2d(size), torch.nn.AdaptiveAvgPool2d(size)
     assert repr(ours) == repr(theirs)
-    _compare_fn(ours, theirs, x, F32)
-    _compare_fn(ours, theirs, x[0].astype(np.float64), F64)
+    _compare_fn(ours, theirs, x, F32, device=device)
+    _compare_fn(ours, theirs, x[0].astype(np.float64), F64, device=device)
 
 
 @needs_torch

@@ -22,7 +22,8 @@ def _tol(dtype: np.dtype) -> dict:
     return F64 if dtype == np.float64 else F32
 
 
-def check_module(make, x: np.ndarray, *, train: bool = True, extra=(), tol=None) -> tuple:
+def check_module(make, x: np.ndarray, *, train: bool = True, extra=(), tol=None,
+                 device: str = "cpu") -> tuple:
     """Build make(torch) and make(tj), copy torch's state in, compare out and all grads."""
     tm, jm = make(torch), make(tj)
     if x.dtype == np.float64:
@@ -32,25 +33,28 @@ def check_module(make, x: np.ndarray, *, train: bool = True, extra=(), tol=None)
     jm.train(train)
     sd = OrderedDict((k, tj.tensor(v.detach().numpy())) for k, v in tm.state_dict().items())
     jm.load_state_dict(sd)
+    jm.to(device)
     tol = tol or _tol(x.dtype)
     tx = torch.tensor(x, requires_grad=x.dtype.kind == "f")
-    jx = tj.tensor(x, requires_grad=x.dtype.kind == "f")
+    jx = tj.tensor(x, requires_grad=x.dtype.kind == "f", device=device)
     to, jo = tm(tx, *extra), jm(jx, *extra)
-    np.testing.assert_allclose(jo.detach().numpy(), to.detach().numpy(), **tol)
+    assert jo.device.type == device
+    np.testing.assert_allclose(jo.detach().cpu().numpy(), to.detach().numpy(), **tol)
     w = np.random.default_rng(7).standard_normal(tuple(to.shape)).astype(x.dtype
                                                                           if x.dtype.kind == "f"
                                                                           else np.float32)
     to.backward(torch.tensor(w))
-    jo.backward(tj.tensor(w))
+    jo.backward(tj.tensor(w, device=device))
     if x.dtype.kind == "f":
-        np.testing.assert_allclose(jx.grad.numpy(), tx.grad.numpy(), **tol)
+        np.testing.assert_allclose(jx.grad.cpu().numpy(), tx.grad.numpy(), **tol)
     for (name, tp), jp in zip(tm.named_parameters(), jm.parameters()):
         if tp.grad is None:
             assert jp.grad is None, name
             continue
-        np.testing.assert_allclose(jp.grad.numpy(), tp.grad.numpy(), err_msg=name, **tol)
+        np.testing.assert_allclose(jp.grad.cpu().numpy(), tp.grad.numpy(), err_msg=name,
+                                   **tol)
     for (name, tb), jb in zip(tm.named_buffers(), jm.buffers()):
-        np.testing.assert_allclose(jb.numpy(), tb.numpy(), err_msg=name, **tol)
+        np.testing.assert_allclose(jb.cpu().numpy(), tb.numpy(), err_msg=name, **tol)
     return tm, jm
 
 
@@ -58,11 +62,13 @@ rng = np.random.default_rng(0)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_linear(dtype) -> None:
-    check_module(lambda L: L.nn.Linear(5, 3), rng.standard_normal((4, 5)).astype(dtype))
+def test_linear(dtype, device) -> None:
+    check_module(lambda L: L.nn.Linear(5, 3), rng.standard_normal((4, 5)).astype(dtype),
+                 device=device)
     check_module(lambda L: L.nn.Linear(5, 3, bias=False),
-                 rng.standard_normal((2, 4, 5)).astype(dtype))
-    check_module(lambda L: L.nn.Linear(5, 3), rng.standard_normal(5).astype(dtype))
+                 rng.standard_normal((2, 4, 5)).astype(dtype), device=device)
+    check_module(lambda L: L.nn.Linear(5, 3), rng.standard_normal(5).astype(dtype),
+                 device=device)
 
 
 def test_bilinear_identity_flatten() -> None:
@@ -95,15 +101,15 @@ ACTIVATIONS = [
 
 
 @pytest.mark.parametrize("i", range(len(ACTIVATIONS)))
-def test_activation(i: int) -> None:
+def test_activation(i: int, device) -> None:
     x = rng.standard_normal((3, 4, 2)) * 3
     # the kinks and cut-overs themselves, where composed gradients go wrong most easily
     x.reshape(-1)[:8] = [0.0, -3.0, 3.0, 6.0, 1.0, -1.0, 0.3, -0.5]
     # torch's CELU (1/alpha) and Hardsigmoid (1/6) backward use float32 constants even in
     # float64, so they are 1e-8 off the exact gradient
     loose = {"rtol": 1e-6, "atol": 1e-9} if i in (12, 17) else None
-    check_module(ACTIVATIONS[i], x, tol=loose)
-    check_module(ACTIVATIONS[i], x.astype(np.float32))
+    check_module(ACTIVATIONS[i], x, tol=loose, device=device)
+    check_module(ACTIVATIONS[i], x.astype(np.float32), device=device)
 
 
 def test_activation_large_inputs_have_finite_gradients() -> None:
@@ -124,13 +130,13 @@ def test_inplace_activation() -> None:
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_layer_and_group_and_rms_norm(dtype) -> None:
+def test_layer_and_group_and_rms_norm(dtype, device) -> None:
     x = (rng.standard_normal((3, 4, 6)) * 2 + 1).astype(dtype)
-    check_module(lambda L: L.nn.LayerNorm(6), x)
-    check_module(lambda L: L.nn.LayerNorm((4, 6), elementwise_affine=False), x)
-    check_module(lambda L: L.nn.LayerNorm(6, bias=False), x)
-    check_module(lambda L: L.nn.GroupNorm(2, 4), x)
-    check_module(lambda L: L.nn.RMSNorm(6), x)
+    check_module(lambda L: L.nn.LayerNorm(6), x, device=device)
+    check_module(lambda L: L.nn.LayerNorm((4, 6), elementwise_affine=False), x, device=device)
+    check_module(lambda L: L.nn.LayerNorm(6, bias=False), x, device=device)
+    check_module(lambda L: L.nn.GroupNorm(2, 4), x, device=device)
+    check_module(lambda L: L.nn.RMSNorm(6), x, device=device)
     with pytest.raises(RuntimeError, match="expected input with shape"):
         F.layer_norm(tj.tensor(x), (5,))
 
@@ -138,7 +144,7 @@ def test_layer_and_group_and_rms_norm(dtype) -> None:
 @pytest.mark.parametrize("kind,shape", [("BatchNorm1d", (6, 4)), ("BatchNorm1d", (5, 4, 3)),
                                         ("BatchNorm2d", (3, 4, 2, 3))])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_batchnorm_train_and_eval(kind: str, shape: tuple, dtype) -> None:
+def test_batchnorm_train_and_eval(kind: str, shape: tuple, dtype, device) -> None:
     def make(L):
         m = getattr(L.nn, kind)(4, momentum=0.3)
         with (torch.no_grad() if L is torch else tj.no_grad()):
@@ -151,25 +157,27 @@ def test_batchnorm_train_and_eval(kind: str, shape: tuple, dtype) -> None:
         tm.double()
         jm.double()
     jm.load_state_dict({k: tj.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+    jm.to(device)
     tol = _tol(np.dtype(dtype))
     for _ in range(4):  # running statistics after several training steps
         x = (rng.standard_normal(shape) * 3 + 2).astype(dtype)
-        tx, jx = torch.tensor(x, requires_grad=True), tj.tensor(x, requires_grad=True)
+        tx = torch.tensor(x, requires_grad=True)
+        jx = tj.tensor(x, requires_grad=True, device=device)
         to, jo = tm(tx), jm(jx)
-        np.testing.assert_allclose(jo.detach().numpy(), to.detach().numpy(), **tol)
+        np.testing.assert_allclose(jo.detach().cpu().numpy(), to.detach().numpy(), **tol)
         w = rng.standard_normal(shape).astype(dtype)
         to.backward(torch.tensor(w))
-        jo.backward(tj.tensor(w))
-        np.testing.assert_allclose(jx.grad.numpy(), tx.grad.numpy(), **tol)
-        np.testing.assert_allclose(jm.weight.grad.numpy(), tm.weight.grad.numpy(), **tol)
-        np.testing.assert_allclose(jm.bias.grad.numpy(), tm.bias.grad.numpy(), **tol)
+        jo.backward(tj.tensor(w, device=device))
+        for ours, theirs in ((jx, tx), (jm.weight, tm.weight), (jm.bias, tm.bias)):
+            np.testing.assert_allclose(ours.grad.cpu().numpy(), theirs.grad.numpy(), **tol)
     for name, tb in tm.named_buffers():
-        np.testing.assert_allclose(getattr(jm, name).numpy(), tb.numpy(), **tol, err_msg=name)
+        np.testing.assert_allclose(getattr(jm, name).cpu().numpy(), tb.numpy(), **tol,
+                                   err_msg=name)
     assert int(jm.num_batches_tracked) == 4
     x = rng.standard_normal(shape).astype(dtype)
     tm.eval()
     jm.eval()
-    np.testing.assert_allclose(jm(tj.tensor(x)).detach().numpy(),
+    np.testing.assert_allclose(jm(tj.tensor(x, device=device)).detach().cpu().numpy(),
                                tm(torch.tensor(x)).detach().numpy(), **tol)
 
 

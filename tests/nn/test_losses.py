@@ -27,30 +27,31 @@ SOFT = rng.dirichlet(np.ones(5), 6)
 BIN = (rng.random((6, 5)) > 0.5).astype(np.float64)
 
 
-def _run(lib, fn, arrays, grad_idx):
+def _run(lib, fn, arrays, grad_idx, device="cpu"):
     ts = []
     for i, a in enumerate(arrays):
-        t = lib.tensor(a)
+        t = lib.tensor(a) if device == "cpu" else lib.tensor(a, device=device)
         if i in grad_idx:
             t.requires_grad_(True)
         ts.append(t)
     return ts, fn(lib, *ts)
 
 
-def oracle(fn, *arrays, grad_idx=(0,), tol=F64) -> None:
+def oracle(fn, *arrays, grad_idx=(0,), tol=F64, device="cpu") -> None:
     """fn(lib, *tensors) in both frameworks: same value, same gradients for grad_idx."""
     import torch
 
     tt, to = _run(torch, fn, arrays, grad_idx)
-    jt, jo = _run(tj, fn, arrays, grad_idx)
-    np.testing.assert_allclose(jo.detach().numpy(), to.detach().numpy(), **tol)
+    jt, jo = _run(tj, fn, arrays, grad_idx, device)
+    assert jo.device.type == device
+    np.testing.assert_allclose(jo.detach().cpu().numpy(), to.detach().numpy(), **tol)
     assert tuple(jo.shape) == tuple(to.shape)
     w = np.random.default_rng(1).standard_normal(tuple(to.shape)).astype(arrays[0].dtype)
     to.backward(torch.tensor(w))
-    jo.backward(tj.tensor(w))
+    jo.backward(tj.tensor(w, device=device))
     for i in grad_idx:
-        np.testing.assert_allclose(jt[i].grad.numpy(), tt[i].grad.numpy(), err_msg=f"arg {i}",
-                                   **tol)
+        np.testing.assert_allclose(jt[i].grad.cpu().numpy(), tt[i].grad.numpy(),
+                                   err_msg=f"arg {i}", **tol)
 
 
 def _F(lib):
@@ -102,13 +103,14 @@ CASES = {
 @needs_torch
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("name", list(CASES))
-def test_loss_matches_torch(name: str, reduction: str) -> None:
+def test_loss_matches_torch(name: str, reduction: str, device: str) -> None:
     fn, arrays, grad_idx = CASES[name]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        oracle(lambda L, *ts: fn(L, *ts, reduction), *arrays, grad_idx=grad_idx)
+        oracle(lambda L, *ts: fn(L, *ts, reduction), *arrays, grad_idx=grad_idx, device=device)
         arrays32 = tuple(a.astype(np.float32) if a.dtype == np.float64 else a for a in arrays)
-        oracle(lambda L, *ts: fn(L, *ts, reduction), *arrays32, grad_idx=grad_idx, tol=F32)
+        oracle(lambda L, *ts: fn(L, *ts, reduction), *arrays32, grad_idx=grad_idx, tol=F32,
+               device=device)
 
 
 @needs_torch

@@ -25,7 +25,7 @@ L, N, IN, H = 5, 3, 4, 6
 
 
 def _np(t) -> np.ndarray:
-    return t.detach().numpy()
+    return t.detach().cpu().numpy() if isinstance(t, tj.Tensor) else t.detach().numpy()
 
 
 def _close(a, b, tol: dict) -> None:
@@ -54,13 +54,15 @@ def _pair(kind: str, dtype=np.float32, **kw):
 
 
 def _run_both(ours, theirs, x: np.ndarray, states: list[np.ndarray] | None, lstm: bool,
-              tol: dict) -> None:
+              tol: dict, device: str = "cpu") -> None:
     """Forward both, backward random cotangents of every output, compare all gradients."""
     import torch
 
-    tx, jx = torch.tensor(x, requires_grad=True), tj.tensor(x, requires_grad=True)
+    ours.to(device)
+    tx, jx = torch.tensor(x, requires_grad=True), tj.tensor(x, requires_grad=True,
+                                                             device=device)
     ts = [torch.tensor(s, requires_grad=True) for s in states] if states else None
-    js = [tj.tensor(s, requires_grad=True) for s in states] if states else None
+    js = [tj.tensor(s, requires_grad=True, device=device) for s in states] if states else None
     if ts is None:
         t_out, j_out = theirs(tx), ours(jx)
     elif lstm:
@@ -74,7 +76,8 @@ def _run_both(ours, theirs, x: np.ndarray, states: list[np.ndarray] | None, lstm
         _close(a, b, tol)
         r = rng.standard_normal(tuple(b.shape)).astype(x.dtype)
         t_loss = t_loss + (b * torch.tensor(r)).sum()
-        j_loss = j_loss + (a * tj.tensor(r)).sum()
+        assert a.device.type == device
+        j_loss = j_loss + (a * tj.tensor(r, device=device)).sum()
     t_loss.backward()
     j_loss.backward()
     _close(jx.grad, tx.grad, tol)
@@ -90,7 +93,8 @@ GRID = list(itertools.product(("LSTM", "GRU", "RNN_TANH", "RNN_RELU"), (1, 2), (
 
 
 @pytest.mark.parametrize("mode,layers,batch_first,bidirectional,with_state", GRID)
-def test_sequence_layers_vs_torch(mode, layers, batch_first, bidirectional, with_state):
+def test_sequence_layers_vs_torch(mode, layers, batch_first, bidirectional, with_state,
+                                  device):
     kind = "RNN" if mode.startswith("RNN") else mode
     kw = {"num_layers": layers, "batch_first": batch_first, "bidirectional": bidirectional}
     if kind == "RNN":
@@ -102,7 +106,7 @@ def test_sequence_layers_vs_torch(mode, layers, batch_first, bidirectional, with
     if with_state:
         states = [rng.standard_normal((layers * d, N, H)).astype(np.float32)
                   for _ in range(2 if kind == "LSTM" else 1)]
-    _run_both(ours, theirs, x, states, kind == "LSTM", F32)
+    _run_both(ours, theirs, x, states, kind == "LSTM", F32, device)
 
 
 @pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
@@ -137,18 +141,20 @@ def test_lstm_proj_size():
 @pytest.mark.parametrize("kind", ["RNNCell", "LSTMCell", "GRUCell"])
 @pytest.mark.parametrize("batched", [True, False])
 @pytest.mark.parametrize("with_state", [True, False])
-def test_cells_vs_torch(kind, batched, with_state):
+def test_cells_vs_torch(kind, batched, with_state, device):
     import torch
 
     ours, theirs = _pair(kind)
+    ours.to(device)
     shape = (N,) if batched else ()
     x = rng.standard_normal(shape + (IN,)).astype(np.float32)
     n_states = 2 if kind == "LSTMCell" else 1
     states = [rng.standard_normal(shape + (H,)).astype(np.float32)
               for _ in range(n_states)] if with_state else None
-    tx, jx = torch.tensor(x, requires_grad=True), tj.tensor(x, requires_grad=True)
+    tx, jx = torch.tensor(x, requires_grad=True), tj.tensor(x, requires_grad=True,
+                                                             device=device)
     ts = [torch.tensor(s, requires_grad=True) for s in states] if states else None
-    js = [tj.tensor(s, requires_grad=True) for s in states] if states else None
+    js = [tj.tensor(s, requires_grad=True, device=device) for s in states] if states else None
     hx_t = None if ts is None else (tuple(ts) if n_states == 2 else ts[0])
     hx_j = None if js is None else (tuple(js) if n_states == 2 else js[0])
     t_out, j_out = theirs(tx, hx_t), ours(jx, hx_j)
@@ -159,7 +165,8 @@ def test_cells_vs_torch(kind, batched, with_state):
         _close(a, b, F32)
         r = rng.standard_normal(tuple(b.shape)).astype(np.float32)
         t_loss = t_loss + (b * torch.tensor(r)).sum()
-        j_loss = j_loss + (a * tj.tensor(r)).sum()
+        assert a.device.type == device
+        j_loss = j_loss + (a * tj.tensor(r, device=device)).sum()
     t_loss.backward()
     j_loss.backward()
     _close(jx.grad, tx.grad, F32)
