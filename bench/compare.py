@@ -234,6 +234,76 @@ def bench_first_call(quick: bool) -> None:
     RESULTS.append(("first call of the chain (2^20), fresh process", rows, ""))
 
 
+_LSTM_TOTAL = """
+import sys, time, numpy as np
+mode = sys.argv[1]
+lengths = [int(n) for n in np.linspace(10, 50, 20)]
+rng = np.random.default_rng(0)
+xs = [rng.standard_normal((16, n, 32)).astype(np.float32) for n in lengths]
+if mode == "torch":  # the clock starts after imports and model creation, for all systems
+    import torch
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(32, 64, batch_first=True)
+    t0 = time.perf_counter()
+    for x in xs:
+        out, _ = lstm(torch.from_numpy(x))
+        out[:, -1].sum().backward()
+    print(time.perf_counter() - t0, 0, 0)
+    raise SystemExit
+import tracejit as tj
+from tracejit import codegen
+tj.manual_seed(0)
+if mode == "cell":
+    cell = tj.nn.LSTMCell(32, 64)
+    step = tj.jit(cell)
+    t0 = time.perf_counter()
+    for x in xs:
+        xt = tj.from_numpy(x)
+        h = c = tj.zeros(16, 64)
+        for t in range(x.shape[1]):
+            h, c = step(xt[:, t], (h, c))
+        h.sum().backward()
+else:
+    lstm = tj.nn.LSTM(32, 64, batch_first=True)
+    def fb(x):
+        out, _ = lstm(x)
+        out[:, -1].sum().backward()
+    step = tj.jit(fb) if mode == "seq" else fb
+    t0 = time.perf_counter()
+    for x in xs:
+        step(tj.from_numpy(x))
+traces = step.cache_info().traces if mode != "eager" else 0
+print(time.perf_counter() - t0, traces, codegen.cache_stats()["compiled"])
+"""
+
+
+def bench_lstm_total(quick: bool) -> None:
+    """LSTM 32->64 forward + backward over 20 lengths 10..50, each in a fresh process:
+    the total including every trace and compile (cold or warm disk cache)."""
+    import tempfile
+
+    rows = {}
+    runs = [("torch eager (nn.LSTM)", "torch", None), ("tracejit eager", "eager", None)]
+    for label, mode in (("tracejit.jit per sequence", "seq"),
+                        ("tracejit.jit per step (LSTMCell)", "cell")):
+        runs += [(f"{label}, cold cache", mode, "cold"), (f"{label}, warm cache", mode, "warm")]
+    with tempfile.TemporaryDirectory() as d:
+        for label, mode, cache in runs:
+            env = dict(os.environ, TRACEJIT_CACHE_DIR=os.path.join(d, mode))
+            reps = 1 if cache == "cold" else (1 if quick else 3)
+            samples, info = [], ""
+            for _ in range(reps):
+                out = subprocess.run([sys.executable, "-c", _LSTM_TOTAL, mode], env=env,
+                                     check=True, capture_output=True, text=True).stdout.split()
+                samples.append(float(out[0]))
+                if cache:
+                    info = f" ({out[1]} traces, {out[2]} kernels compiled)"
+            med = float(np.median(samples))
+            rows[label + info] = {"median": med, "iqr": 0.0, "min": min(samples)}
+    RESULTS.append(("LSTM 32->64 fwd+bwd over 20 lengths (10..50), total incl. compiles, "
+                    "fresh process", rows, "torch eager (nn.LSTM)"))
+
+
 def _sections(fn):
     """A workloads.py benchmark as a compare.py workload (its sections join RESULTS)."""
     return lambda quick: RESULTS.extend(fn(quick))
@@ -249,6 +319,7 @@ WORKLOADS = {
     "mlp": bench_mlp_step,
     "cnn": _sections(workloads.bench_cnn_epoch),
     "lstm": _sections(workloads.bench_lstm_epoch),
+    "lstm_total": bench_lstm_total,
 }
 
 

@@ -1,8 +1,10 @@
-"""tracejit.kernels: library kernels (convolution, pooling) on numpy arrays and BLAS.
+"""tracejit.kernels: library kernels (convolution, pooling, GEMM, copies) for both devices.
 
-Layering: imports only numpy, the stdlib and itself (relative), never ``tracejit`` proper, so
-the ops layer can call these from eager code and compiled graphs alike, and a CUDA backend can
-mirror the same structure.
+``conv``, ``pool`` and ``blas`` work on numpy arrays; ``cuda_conv``, ``cuda_pool``,
+``cuda_blas`` and ``cuda_copy`` are their device counterparts on ``codegen.cuda``
+DeviceArrays (imported on demand by ``tracejit.cuda``).  Layering: only numpy, the stdlib,
+``tracejit.codegen`` and this package, never ``tracejit`` proper, so the ops layer calls
+these from eager code and compiled graphs alike.
 """
 from .conv import (
     conv_backward_input,
