@@ -231,7 +231,8 @@ class TestDevice:
 
     @pytest.mark.parametrize("case", ["cat", "stack", "slice_grad", "select_grad",
                                       "reshape_copy", "addmm", "linear3d", "bmm4d",
-                                      "log_softmax", "assign_view", "sum_outer"])
+                                      "log_softmax", "assign_view", "sum_outer",
+                                      "index_select", "embedding"])
     def test_library_ops_stay_on_the_device(self, case: str) -> None:
         """Device kernels for the ops models use most; values and grads equal the CPU's."""
         from tracejit.cuda import ops
@@ -249,6 +250,9 @@ class TestDevice:
             "log_softmax": lambda a, b: F.log_softmax(a, dim=0) * b[:, :1].t(),
             "assign_view": lambda a, b: _assigned(a, b),
             "sum_outer": lambda a, b: (a * a).sum(0, keepdim=True) + b.sum((0,)),
+            "index_select": lambda a, b: a.index_select(1, _idx(a, [4, 0, 4, 5])) * b[0, 0],
+            "embedding": lambda a, b: F.embedding(_idx(a, [[1, 3, 1], [0, 5, 3]]), a,
+                                                  padding_idx=3) * b[:2, :3, None],
         }
         fn = fns[case]
         rng = np.random.default_rng(5)
@@ -263,6 +267,9 @@ class TestDevice:
         (out * out.detach()).sum().backward()
         assert ops.stats["host"] == host
         assert out.is_cuda and out.shape == ref.shape and out.dtype == ref.dtype
+        if case == "index_select":  # a bad index is the host's IndexError, never a crash
+            with pytest.raises(IndexError):
+                xd.index_select(0, _idx(xd, [0, 6]))
         np.testing.assert_allclose(out.detach().cpu().numpy(), ref.detach().numpy(),
                                    rtol=1e-12, atol=1e-12)
         for d, c in ((xd, xc), (yd, yc)):
@@ -298,6 +305,10 @@ class TestDevice:
         assert y.is_cuda and i.is_cuda and x.grad.is_cuda
         np.testing.assert_allclose(x.grad.cpu().numpy(), xc.grad.numpy(), rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(w.grad.cpu().numpy(), wc.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def _idx(like, values):
+    return tj.tensor(values, device=like.device)
 
 
 def _assigned(a, b):
