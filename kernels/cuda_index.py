@@ -2,9 +2,9 @@
 
 An array is seen as (outer, n, inner) around the indexed dim; ``take_rows`` copies rows
 ``idx`` (one CUDA C kernel per element size: it moves bits), ``add_rows`` adds rows into
-``idx`` with atomics (repeated indices accumulate, as numpy's ``add.at``).  Negative indices
-count from the end, as numpy's; callers check the range first (``index_range``) so a bad
-index is an error on the host, never an out-of-bounds access.
+``idx`` with atomics (repeated indices accumulate, as numpy's ``add.at``).  Indices must lie
+in [0, n): callers check the range on the device first, so a bad index becomes the host
+path's IndexError, never an out-of-bounds access.
 """
 from __future__ import annotations
 
@@ -24,34 +24,33 @@ _LOOP = ("for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i
          "i += (long long)blockDim.x * gridDim.x)")
 
 
+_ROW = r"""
+#ifndef TJ_ROW_AT
+/* element i of (outer, m, inner) -> its position in (outer, n, inner) through idx */
+#define TJ_ROW_AT(i) \
+  (((i) / (inner * m) * n + (idx[((i) / inner) % m] < 0 ? idx[((i) / inner) % m] + n \
+                                                          : idx[((i) / inner) % m])) \
+   * inner + (i) % inner)
+#endif
+"""
+
+
+def _kernel(name: str, src: str, dst: str, body: str) -> str:
+    return f"""
+extern "C" __global__ void {name}(const {src}* __restrict__ a,
+    const long long* __restrict__ idx, {dst}* __restrict__ b, long long total, long long n,
+    long long m, long long inner) {{
+  {_LOOP} {{ {body} }}
+}}
+"""
+
+
 def _source() -> str:
-    parts = []
-    for nbytes, t in _BITS.items():
-        parts.append(f"""
-extern "C" __global__ void tj_take_rows_{nbytes}(const {t}* __restrict__ src,
-    const long long* __restrict__ idx, {t}* __restrict__ dst, long long total, long long n,
-    long long m, long long inner) {{
-  {_LOOP} {{
-    const long long k = i % inner, r = (i / inner) % m, o = i / (inner * m);
-    long long j = idx[r];
-    j = j < 0 ? j + n : j;
-    dst[i] = src[(o * n + j) * inner + k];
-  }}
-}}
-""")
-    for tag, t in _FLOATS.values():
-        parts.append(f"""
-extern "C" __global__ void tj_add_rows_{tag}(const {t}* __restrict__ g,
-    const long long* __restrict__ idx, {t}* __restrict__ out, long long total, long long n,
-    long long m, long long inner) {{
-  {_LOOP} {{
-    const long long k = i % inner, r = (i / inner) % m, o = i / (inner * m);
-    long long j = idx[r];
-    j = j < 0 ? j + n : j;
-    atomicAdd(out + (o * n + j) * inner + k, g[i]);
-  }}
-}}
-""")
+    parts = [_ROW]
+    parts += [_kernel(f"tj_take_rows_{nb}", t, t, "b[i] = a[TJ_ROW_AT(i)];")
+              for nb, t in _BITS.items()]
+    parts += [_kernel(f"tj_add_rows_{tag}", t, t, "atomicAdd(b + TJ_ROW_AT(i), a[i]);")
+              for tag, t in _FLOATS.values()]
     return "".join(parts)
 
 
@@ -64,7 +63,7 @@ def _launch(name: str, like: DeviceArray, total: int, args: list) -> None:
 
 
 def take_rows(src: DeviceArray, idx: DeviceArray, outer: int, n: int, inner: int) -> DeviceArray:
-    """src seen as (outer, n, inner): rows ``idx`` (int64, in [-n, n)), as (outer, m, inner)."""
+    """src seen as (outer, n, inner): rows ``idx`` (int64, in [0, n)), as (outer, m, inner)."""
     src, idx = contiguous(src), contiguous(idx)
     m = idx.size
     out = DeviceArray.empty((outer, m, inner), src.dtype, src.runtime)
