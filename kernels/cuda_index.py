@@ -27,10 +27,7 @@ _LOOP = ("for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i
 _ROW = r"""
 #ifndef TJ_ROW_AT
 /* element i of (outer, m, inner) -> its position in (outer, n, inner) through idx */
-#define TJ_ROW_AT(i) \
-  (((i) / (inner * m) * n + (idx[((i) / inner) % m] < 0 ? idx[((i) / inner) % m] + n \
-                                                          : idx[((i) / inner) % m])) \
-   * inner + (i) % inner)
+#define TJ_ROW_AT(i) (((i) / (inner * m) * n + idx[((i) / inner) % m]) * inner + (i) % inner)
 #endif
 """
 
