@@ -3,10 +3,11 @@
 * elementwise and fusible reductions: the op's one-node graph lowered to a kernel;
 * views: the op's numpy impl run on a probe with the input's layout and no data, the
   result's strides/offset read back as a view of the same device memory;
-* matmul/bmm and convolution: the device kernels of ``tracejit.kernels`` (``library.py``):
-  GEMMs through cuBLAS (numpy's BLAS on the simulator's memory), im2col/col2im in CUDA C;
-* every other op (gather, sort, cat, pooling, indexing, random, ...): the HOST FALLBACK —
-  inputs copied to host, ``op.impl`` run, results copied back.  Correct on both runtimes.
+* library ops (matmul, conv, pooling, cat, index writes, embedding, ...): the device kernels
+  of ``tracejit.kernels``, routed by ``library/``;
+* every other op (sort, gather/scatter, advanced indexing, nll_loss, random, ...): the HOST
+  FALLBACK — inputs copied to host, ``op.impl`` run, results copied back.  Correct on both
+  runtimes; ``stats`` counts each path.
 """
 from __future__ import annotations
 

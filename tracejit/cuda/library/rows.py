@@ -1,0 +1,119 @@
+"""Row gathers on cuda: embedding and index_select with their gradients
+(``kernels/cuda_index.py``), and log_softmax as reductions and elementwise kernels."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ...codegen.cuda import DeviceArray
+from ...codegen.cuda.array import contiguous_strides
+from ...kernels import cuda_conv, cuda_index
+from ..array import CudaArray
+from ..kernels import copy_array
+
+
+def _rows_index(idx: Any, n: int) -> DeviceArray | None:
+    """The index as a flat int64 device array, or None if on the host or out of [0, n).
+
+    None sends the op to the host, whose kernel raises PyTorch's IndexError (or, where the
+    CPU path accepts negative indices, does what it does there).
+    """
+    from ...ops.reduce import amax_op, amin_op
+    from .. import ops
+
+    if type(idx) is not CudaArray or idx.dtype.kind not in "iu":
+        return None
+    if idx.dtype != np.int64:
+        idx = copy_array(idx, np.dtype(np.int64))
+    if idx.size:
+        every = {"dim": tuple(range(idx.ndim)), "keepdim": False}
+        lo = ops.run_op(amin_op, [idx], every).item()
+        hi = ops.run_op(amax_op, [idx], every).item()
+        if lo < 0 or hi >= n:
+            return None
+    return cuda_conv.contiguous(idx.dev)
+
+
+def _split(shape: tuple, dim: int) -> tuple[int, int, int]:
+    return math.prod(shape[:dim]), shape[dim], math.prod(shape[dim + 1:])
+
+
+def embedding(datas: list, params: dict) -> CudaArray | None:
+    w, idx = datas
+    if type(w) is not CudaArray or w.ndim != 2:
+        return None
+    flat = _rows_index(idx, w.shape[0])
+    if flat is None:
+        return None
+    out = cuda_index.take_rows(w.dev, flat, 1, w.shape[0], w.shape[1])
+    return CudaArray(out.view(idx.shape + (w.shape[1],),
+                              contiguous_strides(idx.shape + (w.shape[1],))))
+
+
+def embedding_backward(datas: list, params: dict) -> CudaArray | None:
+    g, idx = datas
+    n = params["num_weights"]
+    if type(g) is not CudaArray or not cuda_index.supported_float(g.dtype):
+        return None
+    flat = _rows_index(idx, n)
+    if flat is None:
+        return None
+    d = math.prod(g.shape[idx.ndim:])
+    out = cuda_index.add_rows(g.dev, flat, 1, n, d)
+    shape = (n,) + tuple(g.shape[idx.ndim:])
+    res = out.view(shape, contiguous_strides(shape))
+    p = params["padding_idx"]
+    if p >= 0:
+        row = res.view((d,), (1,), p * d)
+        cuda_conv.fill(row, 0)
+    return CudaArray(res)
+
+
+def index_select(datas: list, params: dict) -> CudaArray | None:
+    x, idx = datas
+    if type(x) is not CudaArray or x.ndim == 0:
+        return None
+    dim = params["dim"]
+    outer, n, inner = _split(x.shape, dim)
+    flat = _rows_index(idx, n)
+    if flat is None:
+        return None
+    out = cuda_index.take_rows(x.dev, flat, outer, n, inner)
+    shape = x.shape[:dim] + (flat.size,) + x.shape[dim + 1:]
+    return CudaArray(out.view(shape, contiguous_strides(shape)))
+
+
+def index_add_zeros(datas: list, params: dict) -> CudaArray | None:
+    g, idx = datas
+    shape, dim = tuple(params["shape"]), params["dim"]
+    if type(g) is not CudaArray or not shape or not cuda_index.supported_float(g.dtype):
+        return None
+    outer, n, inner = _split(shape, dim)
+    flat = _rows_index(idx, n)
+    if flat is None:
+        return None
+    out = cuda_index.add_rows(g.dev, flat, outer, n, inner)
+    return CudaArray(out.view(shape, contiguous_strides(shape)))
+
+
+def log_softmax(datas: list, params: dict) -> CudaArray | None:
+    """x - max - log(sum(exp(x - max))) along ``dim``: three kernels, as the JIT fuses it."""
+    from ...ops.elementwise import BINARY_OPS, UNARY_OPS
+    from ...ops.reduce import amax_op, sum_dim_op
+    from .. import ops
+
+    x = datas[0]
+    if type(x) is not CudaArray or x.ndim == 0 or x.size == 0 or x.dtype.itemsize < 4:
+        return None
+    d = params["dim"] % x.ndim
+    red = {"dim": (d,), "keepdim": True}
+    s = ops.run_op(BINARY_OPS["sub"], [x, ops.run_op(amax_op, [x], red)], {})
+    total = ops.run_op(sum_dim_op, [ops.run_op(UNARY_OPS["exp"], [s], {})], red)
+    return ops.run_op(BINARY_OPS["sub"], [s, ops.run_op(UNARY_OPS["log"], [total], {})], {})
+
+
+OPS = {"embedding": embedding, "embedding_dense_backward": embedding_backward,
+       "index_select": index_select, "index_add_zeros": index_add_zeros,
+       "log_softmax": log_softmax}
