@@ -82,6 +82,7 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         k = a.shape[-1]
         m = a.shape[-2] if a.ndim >= 2 else 1
         n = b.shape[-1] if b.ndim >= 2 else 1
-        batch = math.prod(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
+        batch = 1 if a.ndim <= 2 and b.ndim <= 2 else \
+            math.prod(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
         _threads_for(2 * m * n * k * batch)
     return np.matmul(blas_ready(a), blas_ready(b))
