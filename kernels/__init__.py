@@ -1,8 +1,8 @@
 """tracejit.kernels: library kernels (convolution, pooling, GEMM, copies) for both devices.
 
 ``conv``, ``pool`` and ``blas`` work on numpy arrays; ``cuda_conv``, ``cuda_pool``,
-``cuda_blas``, ``cuda_copy`` and ``cuda_index`` are their device counterparts on ``codegen.cuda``
-DeviceArrays (imported on demand by ``tracejit.cuda``).  Layering: only numpy, the stdlib,
+``cuda_blas``, ``cuda_copy``, ``cuda_index`` and ``cuda_nll`` are their device counterparts on
+``codegen.cuda`` DeviceArrays (imported on demand by ``tracejit.cuda``).  Layering: only numpy, the stdlib,
 ``tracejit.codegen`` and this package, never ``tracejit`` proper, so the ops layer calls
 these from eager code and compiled graphs alike.
 """

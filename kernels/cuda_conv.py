@@ -20,6 +20,7 @@ from tracejit import codegen as cg
 
 from .conv import conv_out_shape
 from .cuda_blas import gemm
+from .cuda_launch import launch_1d
 
 __all__ = ["conv_backward_input", "conv_backward_weight", "conv_forward", "fill",
            "supported"]
@@ -27,7 +28,6 @@ __all__ = ["conv_backward_input", "conv_backward_weight", "conv_forward", "fill"
 Ints = tuple[int, ...]
 Pads = tuple[tuple[int, int], ...]
 _CT = {np.dtype(np.float32): ("f32", "float"), np.dtype(np.float64): ("f64", "double")}
-_BLOCK = 256
 
 _SRC = r"""
 extern "C" __global__ void tj_im2col_{tag}(const {T}* __restrict__ x, {T}* __restrict__ col,
@@ -126,10 +126,7 @@ def _reshaped(a: DeviceArray, shape: Sequence[int]) -> DeviceArray:
 
 
 def _launch_raw(name: str, a: DeviceArray, total: int, args: list) -> None:
-    rt = a.runtime
-    mod = rt.load_module(_source())
-    blocks = max(1, min(math.ceil(total / _BLOCK), rt.limits.max_grid))
-    rt.launch(mod, f"{name}_{_ir(a.dtype)}", (blocks,), (_BLOCK,), args)
+    launch_1d(a.runtime, _source(), f"{name}_{_ir(a.dtype)}", total, args)
 
 
 def _as2d(shape: Sequence[int], ksize: Ints, stride: Ints, padding: Pads,

@@ -12,10 +12,11 @@ import math
 import numpy as np
 from tracejit.codegen.cuda import DeviceArray
 
+from .cuda_launch import launch_1d
+
 __all__ = ["MAX_DIMS", "strided_copy"]
 
 MAX_DIMS = 8
-_BLOCK = 256
 _TYPES = {1: "unsigned char", 2: "unsigned short", 4: "unsigned int", 8: "unsigned long long"}
 
 
@@ -72,10 +73,8 @@ def strided_copy(dst: DeviceArray, src: DeviceArray) -> bool:
         return False
     dims = [(1, 0, 0)] * (MAX_DIMS - len(dims)) + dims
     total = math.prod(shape)
-    rt = dst.runtime
-    blocks = max(1, min(math.ceil(total / _BLOCK), rt.limits.max_grid))
     args = [src.ptr, dst.ptr, total] + [n for n, _, _ in dims] + [a for _, a, _ in dims] \
         + [b for _, _, b in dims]
-    rt.launch(rt.load_module(_source()), f"tj_copy_nd_{src.dtype.itemsize}", (blocks,),
-              (_BLOCK,), [np.int64(v) if not isinstance(v, np.generic) else v for v in args])
+    launch_1d(dst.runtime, _source(), f"tj_copy_nd_{src.dtype.itemsize}", total,
+              [np.int64(v) for v in args])
     return True

@@ -8,16 +8,14 @@ path's IndexError, never an out-of-bounds access.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from tracejit.codegen.cuda import DeviceArray
 
 from .cuda_conv import contiguous, fill
+from .cuda_launch import launch_1d
 
 __all__ = ["add_rows", "take_rows"]
 
-_BLOCK = 256
 _BITS = {1: "unsigned char", 2: "unsigned short", 4: "unsigned int", 8: "unsigned long long"}
 _FLOATS = {np.dtype(np.float32): ("f32", "float"), np.dtype(np.float64): ("f64", "double")}
 _LOOP = ("for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < total; "
@@ -52,11 +50,7 @@ def _source() -> str:
 
 
 def _launch(name: str, like: DeviceArray, total: int, args: list) -> None:
-    if total == 0:
-        return
-    rt = like.runtime
-    blocks = max(1, min(math.ceil(total / _BLOCK), rt.limits.max_grid))
-    rt.launch(rt.load_module(_source()), name, (blocks,), (_BLOCK,), args)
+    launch_1d(like.runtime, _source(), name, total, args)
 
 
 def take_rows(src: DeviceArray, idx: DeviceArray, outer: int, n: int, inner: int) -> DeviceArray:

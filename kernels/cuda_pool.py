@@ -16,13 +16,13 @@ import numpy as np
 from tracejit.codegen.cuda import DeviceArray
 
 from .cuda_conv import contiguous, fill
+from .cuda_launch import launch_1d
 from .pool import pool_out_size
 
 __all__ = ["adaptive_avg_pool", "avg_pool_backward", "avg_pool_forward", "max_pool_backward",
            "max_pool_gather", "max_pool_indices", "supported"]
 
 _CT = {np.dtype(np.float32): ("f32", "float"), np.dtype(np.float64): ("f64", "double")}
-_BLOCK = 256
 _GEOM = ("long long P, long long H, long long W, long long KH, long long KW, long long OH, "
          "long long OW, long long sh, long long sw, long long ph, long long pw, long long dh, "
          "long long dw")
@@ -167,12 +167,7 @@ def supported(x: DeviceArray, nd: int) -> bool:
 
 
 def _launch(name: str, dtype: np.dtype, ref: DeviceArray, total: int, args: list) -> None:
-    if total == 0:
-        return
-    rt = ref.runtime
-    blocks = max(1, min(math.ceil(total / _BLOCK), rt.limits.max_grid))
-    rt.launch(rt.load_module(_source()), f"{name}_{_CT[np.dtype(dtype)][0]}", (blocks,),
-              (_BLOCK,), args)
+    launch_1d(ref.runtime, _source(), f"{name}_{_CT[np.dtype(dtype)][0]}", total, args)
 
 
 def _two(v: Sequence[int], one: int) -> tuple:

@@ -232,7 +232,8 @@ class TestDevice:
     @pytest.mark.parametrize("case", ["cat", "stack", "slice_grad", "select_grad",
                                       "reshape_copy", "addmm", "linear3d", "bmm4d",
                                       "log_softmax", "assign_view", "sum_outer",
-                                      "index_select", "embedding"])
+                                      "index_select", "embedding", "cross_entropy",
+                                      "nll_weighted"])
     def test_library_ops_stay_on_the_device(self, case: str) -> None:
         """Device kernels for the ops models use most; values and grads equal the CPU's."""
         from tracejit.cuda import ops
@@ -253,6 +254,12 @@ class TestDevice:
             "index_select": lambda a, b: a.index_select(1, _idx(a, [4, 0, 4, 5])) * b[0, 0],
             "embedding": lambda a, b: F.embedding(_idx(a, [[1, 3, 1], [0, 5, 3]]), a,
                                                   padding_idx=3) * b[:2, :3, None],
+            "cross_entropy": lambda a, b: F.cross_entropy(a * b, _idx(a, [0, 5, 2, 2, 1, 4]),
+                                                          ignore_index=2),
+            "nll_weighted": lambda a, b: F.nll_loss(
+                F.log_softmax(a.reshape(2, 3, 6), 1), _idx(a, [[0, 1, 2, 0, 1, 2]] * 2),
+                b[0, :3].exp(), reduction="sum") * F.nll_loss(a, _idx(a, [3] * 6),
+                                                              reduction="none").sum(),
         }
         fn = fns[case]
         rng = np.random.default_rng(5)

@@ -135,3 +135,19 @@ def view_scatter(datas: list, params: dict) -> CudaArray | None:
 
 OPS = {"cat": cat, "stack": stack, "reshape_copy": reshape_copy, "index_put": index_put,
        "as_strided": as_strided, "view_scatter": view_scatter}
+
+
+def sum_nothing(datas: list, params: dict) -> CudaArray | None:
+    """A sum that reduces no dims (a 0-d input, ``dim=()``): a copy in the result dtype."""
+    x = datas[0]
+    dims = params.get("dim")
+    if type(x) is not CudaArray or not (x.ndim == 0 or dims == ()):
+        return None
+    if params.get("dtype") is not None:
+        dt = np.dtype(params["dtype"])
+    else:
+        dt = np.dtype(np.int64) if x.dtype.kind in "biu" else x.dtype
+    return copy_array(x, dt)
+
+
+OPS["sum"] = sum_nothing
