@@ -2,9 +2,9 @@
 
 ``conv``, ``pool`` and ``blas`` work on numpy arrays; ``cuda_conv``, ``cuda_pool``,
 ``cuda_blas``, ``cuda_copy``, ``cuda_index`` and ``cuda_nll`` are their device counterparts on
-``codegen.cuda`` DeviceArrays (imported on demand by ``tracejit.cuda``).  Layering: only numpy, the stdlib,
-``tracejit.codegen`` and this package, never ``tracejit`` proper, so the ops layer calls
-these from eager code and compiled graphs alike.
+``codegen.cuda`` DeviceArrays (imported on demand by ``tracejit.cuda``).  Layering: only
+numpy, the stdlib, ``tracejit.codegen`` and this package, never ``tracejit`` proper, so the
+ops layer calls these from eager code and compiled graphs alike.
 """
 from .conv import (
     conv_backward_input,
