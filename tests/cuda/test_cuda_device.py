@@ -233,7 +233,7 @@ class TestDevice:
                                       "reshape_copy", "addmm", "linear3d", "bmm4d",
                                       "log_softmax", "assign_view", "sum_outer",
                                       "index_select", "embedding", "cross_entropy",
-                                      "nll_weighted"])
+                                      "nll_weighted", "gather"])
     def test_library_ops_stay_on_the_device(self, case: str) -> None:
         """Device kernels for the ops models use most; values and grads equal the CPU's."""
         from tracejit.cuda import ops
@@ -256,6 +256,8 @@ class TestDevice:
                                                   padding_idx=3) * b[:2, :3, None],
             "cross_entropy": lambda a, b: F.cross_entropy(a * b, _idx(a, [0, 5, 2, 2, 1, 4]),
                                                           ignore_index=2),
+            "gather": lambda a, b: a.gather(-1, _idx(a, [[0, 5, 0], [1, 1, 1]] * 3)) * b[:, :3]
+            + a.reshape(2, 3, 6).gather(1, _idx(a, [[[2, 0, 1, 1, 0, 2]] * 3] * 2)).sum(),
             "nll_weighted": lambda a, b: F.nll_loss(
                 F.log_softmax(a.reshape(2, 3, 6), 1), _idx(a, [[0, 1, 2, 0, 1, 2]] * 2),
                 b[0, :3].exp(), reduction="sum") * F.nll_loss(a, _idx(a, [3] * 6),

@@ -37,6 +37,7 @@ def _rows_index(idx: Any, n: int) -> DeviceArray | None:
 
 
 def _split(shape: tuple, dim: int) -> tuple[int, int, int]:
+    dim %= len(shape)
     return math.prod(shape[:dim]), shape[dim], math.prod(shape[dim + 1:])
 
 
@@ -75,7 +76,7 @@ def index_select(datas: list, params: dict) -> CudaArray | None:
     x, idx = datas
     if type(x) is not CudaArray or x.ndim == 0:
         return None
-    dim = params["dim"]
+    dim = params["dim"] % x.ndim
     outer, n, inner = _split(x.shape, dim)
     flat = _rows_index(idx, n)
     if flat is None:
@@ -117,3 +118,45 @@ def log_softmax(datas: list, params: dict) -> CudaArray | None:
 OPS = {"embedding": embedding, "embedding_dense_backward": embedding_backward,
        "index_select": index_select, "index_add_zeros": index_add_zeros,
        "log_softmax": log_softmax}
+
+
+def _same_but(a: tuple, b: tuple, dim: int) -> bool:
+    return len(a) == len(b) and all(x == y for d, (x, y) in enumerate(zip(a, b)) if d != dim)
+
+
+def gather(datas: list, params: dict) -> CudaArray | None:
+    """x.gather(dim, index) where index matches x outside ``dim`` (else the host)."""
+    x, idx = datas
+    if type(x) is not CudaArray or x.ndim == 0:
+        return None
+    dim = params["dim"] % x.ndim
+    if not _same_but(x.shape, idx.shape, dim):
+        return None
+    outer, n, inner = _split(x.shape, dim)
+    flat = _rows_index(idx, n)
+    if flat is None:
+        return None
+    out = cuda_index.take_at(x.dev, flat.view(idx.shape, contiguous_strides(idx.shape)),
+                             outer, n, inner)
+    return CudaArray(out)
+
+
+def scatter_add_zeros(datas: list, params: dict) -> CudaArray | None:
+    """gather's gradient: zeros of ``shape`` with g added at the index."""
+    g, idx = datas
+    shape = tuple(params["shape"])
+    if type(g) is not CudaArray or not shape or not cuda_index.supported_float(g.dtype):
+        return None
+    dim = params["dim"] % len(shape)
+    if not _same_but(shape, idx.shape, dim):
+        return None
+    outer, n, inner = _split(shape, dim)
+    flat = _rows_index(idx, n)
+    if flat is None:
+        return None
+    out = cuda_index.add_at(g.dev, flat.view(idx.shape, contiguous_strides(idx.shape)), outer,
+                            n, inner)
+    return CudaArray(out.view(shape, contiguous_strides(shape)))
+
+
+OPS.update({"gather": gather, "scatter_add_zeros": scatter_add_zeros})
