@@ -1,6 +1,6 @@
 """A small CNN on scikit-learn's bundled 8x8 digits, trained eagerly and with a jitted step.
 
-    python examples/digits_cnn.py [--epochs N] [--quick]
+    python examples/digits_cnn.py [--epochs N] [--quick] [--device cuda]
 
 The jitted step is the whole training step (forward, loss, backward, Adam update) traced once
 per batch shape and replayed as compiled code. Both runs start from the same weights and see
@@ -44,18 +44,19 @@ def load(seed: int = 0) -> tuple:
     return x[train], y[train], x[test], y[test]
 
 
-def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
+def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray, device: str = "cpu") -> float:
     model.eval()
     with torch.no_grad():
-        pred = model(torch.tensor(x)).argmax(dim=1).numpy()
+        pred = model(torch.tensor(x, device=device)).argmax(dim=1).cpu().numpy()
     model.train()
     return float((pred == y).mean())
 
 
-def train(jit: bool, epochs: int, batch: int, data: tuple, seed: int = 0) -> dict:
+def train(jit: bool, epochs: int, batch: int, data: tuple, seed: int = 0,
+          device: str = "cpu") -> dict:
     xtr, ytr, xte, yte = data
     torch.manual_seed(seed)
-    model = DigitsCNN()
+    model = DigitsCNN().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     loss_fn = nn.CrossEntropyLoss()
 
@@ -80,10 +81,10 @@ def train(jit: bool, epochs: int, batch: int, data: tuple, seed: int = 0) -> dic
                    leave=False, ncols=80)
         for i in bar:
             b = order[i:i + batch]
-            loss = run(torch.tensor(xtr[b]), torch.tensor(ytr[b]))
+            loss = run(torch.tensor(xtr[b], device=device), torch.tensor(ytr[b], device=device))
             losses.append(loss.item())
         times.append(time.perf_counter() - t0)
-    result = {"accuracy": accuracy(model, xte, yte), "epoch_s": times,
+    result = {"accuracy": accuracy(model, xte, yte, device), "epoch_s": times,
               "final_loss": float(np.mean(losses[-10:]))}
     if jit:
         result["cache"] = run.cache_info()
@@ -95,12 +96,15 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--quick", action="store_true", help="4 epochs (the README demo)")
+    ap.add_argument("--device", default="cpu",
+                    help="cpu or cuda (a GPU, or the simulator with TRACEJIT_CUDA_SIM=1)")
     args = ap.parse_args()
     epochs = 4 if args.quick else args.epochs
     data = load()
     print(f"digits: {len(data[0])} train / {len(data[2])} test images, {epochs} epochs, "
-          f"batch {args.batch}")
-    res = {mode: train(mode == "jit", epochs, args.batch, data) for mode in ("eager", "jit")}
+          f"batch {args.batch}, device {args.device}")
+    res = {mode: train(mode == "jit", epochs, args.batch, data, device=args.device)
+           for mode in ("eager", "jit")}
     print(f"{'':6s} {'test acc':>9s} {'first epoch':>12s} {'later epochs':>13s} {'loss':>8s}")
     for mode, r in res.items():
         later = np.median(r["epoch_s"][1:]) if len(r["epoch_s"]) > 1 else r["epoch_s"][0]
