@@ -339,3 +339,18 @@ def test_matmul_uses_cublas_on_a_real_gpu() -> None:
     assert ops.stats["library"] == n + 1
     np.testing.assert_allclose(c.cpu().numpy(), a.cpu().numpy() @ b.cpu().numpy(), rtol=1e-4,
                                atol=1e-4)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not os.environ.get("TRACEJIT_CUDA_SIM"), reason="a dry run on the simulator")
+def test_gpu_check_script_dry_run_on_the_simulator(tmp_path) -> None:
+    """bench/gpu_check.sh's benchmark part runs (small sizes) so it cannot rot unseen."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, GPU_CHECK_LOG2N="12", OUT=str(tmp_path))
+    out = subprocess.run(["bash", os.path.join(root, "bench", "gpu_check.sh"), "--bench-only"],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    log = (tmp_path / "gpu_bench.log").read_text()
+    diff = float(log.split("max abs diff:")[1].split()[0])
+    assert diff < 1e-5, log  # the jitted chain on the device equals the CPU's
+    assert "of the copy's" in log and "matmul 256^3" in log, log
