@@ -233,7 +233,7 @@ class TestDevice:
                                       "reshape_copy", "addmm", "linear3d", "bmm4d",
                                       "log_softmax", "assign_view", "sum_outer",
                                       "index_select", "embedding", "cross_entropy",
-                                      "nll_weighted", "gather"])
+                                      "nll_weighted", "gather", "index_tensor"])
     def test_library_ops_stay_on_the_device(self, case: str) -> None:
         """Device kernels for the ops models use most; values and grads equal the CPU's."""
         from tracejit.cuda import ops
@@ -258,6 +258,8 @@ class TestDevice:
                                                           ignore_index=2),
             "gather": lambda a, b: a.gather(-1, _idx(a, [[0, 5, 0], [1, 1, 1]] * 3)) * b[:, :3]
             + a.reshape(2, 3, 6).gather(1, _idx(a, [[[2, 0, 1, 1, 0, 2]] * 3] * 2)).sum(),
+            "index_tensor": lambda a, b: a[_idx(a, [[5, -1], [0, 2]])].sum(1) * b[1:3]
+            + a[1:, _idx(a, [2, -2, 2])].sum(),
             "nll_weighted": lambda a, b: F.nll_loss(
                 F.log_softmax(a.reshape(2, 3, 6), 1), _idx(a, [[0, 1, 2, 0, 1, 2]] * 2),
                 b[0, :3].exp(), reduction="sum") * F.nll_loss(a, _idx(a, [3] * 6),
@@ -276,9 +278,10 @@ class TestDevice:
         (out * out.detach()).sum().backward()
         assert ops.stats["host"] == host
         assert out.is_cuda and out.shape == ref.shape and out.dtype == ref.dtype
-        if case == "index_select":  # a bad index is the host's IndexError, never a crash
+        if case in ("index_select", "index_tensor"):  # the host's IndexError, never a crash
             with pytest.raises(IndexError):
-                xd.index_select(0, _idx(xd, [0, 6]))
+                xd.index_select(0, _idx(xd, [0, 6])) if case == "index_select" else \
+                    xd[_idx(xd, [0, -7])]
         np.testing.assert_allclose(out.detach().cpu().numpy(), ref.detach().numpy(),
                                    rtol=1e-12, atol=1e-12)
         for d, c in ((xd, xc), (yd, yc)):

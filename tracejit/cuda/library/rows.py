@@ -9,17 +9,18 @@ import numpy as np
 
 from ...codegen.cuda import DeviceArray
 from ...codegen.cuda.array import contiguous_strides
-from ...kernels import cuda_conv, cuda_index
+from ...kernels import cuda_conv, cuda_copy, cuda_index
 from ..array import CudaArray
 from ..kernels import copy_array
 
 
-def _rows_index(idx: Any, n: int) -> DeviceArray | None:
-    """The index as a flat int64 device array, or None if on the host or out of [0, n).
+def _rows_index(idx: Any, n: int, negative: bool = False) -> DeviceArray | None:
+    """The index as a flat int64 device array in [0, n), or None for the host path.
 
-    None sends the op to the host, whose kernel raises PyTorch's IndexError (or, where the
-    CPU path accepts negative indices, does what it does there).
+    Indices must lie in [0, n), or in [-n, n) with ``negative`` (numpy's indexing, wrapped
+    here); otherwise None sends the op to the host, whose kernel raises PyTorch's IndexError.
     """
+    from ...ops.elementwise import BINARY_OPS
     from ...ops.reduce import amax_op, amin_op
     from .. import ops
 
@@ -31,8 +32,10 @@ def _rows_index(idx: Any, n: int) -> DeviceArray | None:
         every = {"dim": tuple(range(idx.ndim)), "keepdim": False}
         lo = ops.run_op(amin_op, [idx], every).item()
         hi = ops.run_op(amax_op, [idx], every).item()
-        if lo < 0 or hi >= n:
+        if lo < (-n if negative else 0) or hi >= n:
             return None
+        if lo < 0:
+            idx = ops.run_op(BINARY_OPS["remainder"], [idx, np.asarray(n, np.int64)], {})
     return cuda_conv.contiguous(idx.dev)
 
 
@@ -160,3 +163,68 @@ def scatter_add_zeros(datas: list, params: dict) -> CudaArray | None:
 
 
 OPS.update({"gather": gather, "scatter_add_zeros": scatter_add_zeros})
+
+
+# ---- x[idx]: advanced indexing with one integer tensor (the rest basic) --------------------
+
+def _one_tensor_index(index: tuple, datas: list) -> int | None:
+    """The dim (of the basic view) a lone integer index tensor indexes, else None."""
+    if len(datas) != 2 or type(datas[1]) is not CudaArray or datas[1].dtype.kind not in "iu":
+        return None
+    adv = index[2]
+    spots = [d for d, it in enumerate(adv) if it is not None]
+    if len(spots) != 1 or adv[spots[0]] != ("t", 0):
+        return None
+    return spots[0]
+
+
+def _basic_view(a: CudaArray, index: tuple) -> CudaArray | None:
+    from ...ops.index import _build
+    from .. import ops
+    from .copies import _Indexer
+
+    return ops.view_apply(_Indexer(_build(index[1])), [a], {})
+
+
+def _indexed(base: CudaArray, datas: list, params: dict) -> tuple | None:
+    """(basic view of ``base``, indexed dim, flat wrapped index, (outer, n, inner)) or None."""
+    d = _one_tensor_index(params["index"], datas)
+    if d is None:
+        return None
+    view = _basic_view(base, params["index"])
+    if view is None or d >= view.ndim:
+        return None
+    dims = _split(view.shape, d)
+    flat = _rows_index(datas[1], dims[1], negative=True)
+    return None if flat is None else (view, d, flat, dims)
+
+
+def index(datas: list, params: dict) -> CudaArray | None:
+    """x[..., idx, ...] with one integer index tensor: a row gather of the basic view."""
+    x = datas[0]
+    found = _indexed(x, datas, params) if type(x) is CudaArray else None
+    if found is None:
+        return None
+    view, d, flat, dims = found
+    out = cuda_index.take_rows(view.dev, flat, *dims)
+    shape = view.shape[:d] + tuple(datas[1].shape) + view.shape[d + 1:]
+    return CudaArray(out.view(shape, contiguous_strides(shape)))
+
+
+def index_backward(datas: list, params: dict) -> CudaArray | None:
+    """x[idx]'s gradient: zeros of x's shape, g scatter-added at the indexed rows."""
+    g = datas[0]
+    if type(g) is not CudaArray or not cuda_index.supported_float(g.dtype):
+        return None
+    out = CudaArray.empty(tuple(params["shape"]), g.dtype)
+    cuda_conv.fill(out.dev, 0)
+    found = _indexed(out, datas, params)
+    if found is None:
+        return None
+    region, _, flat, dims = found
+    acc = cuda_index.add_rows(g.dev, flat, *dims)
+    dense = acc.view(region.shape, contiguous_strides(region.shape))
+    return out if cuda_copy.strided_copy(region.dev, dense) else None
+
+
+OPS.update({"index": index, "index_backward": index_backward})
