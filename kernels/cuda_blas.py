@@ -82,7 +82,7 @@ def gemm(a: DeviceArray, b: DeviceArray, trans_a: bool = False, trans_b: bool = 
     if out.size == 0:
         return out
     if k == 0:
-        from .cuda_conv import fill
+        from .cuda_launch import fill
 
         fill(out, 0.0)
         return out

@@ -20,9 +20,9 @@ from tracejit import codegen as cg
 
 from .conv import conv_out_shape
 from .cuda_blas import gemm
-from .cuda_launch import launch_1d
+from .cuda_launch import contiguous, launch_1d
 
-__all__ = ["conv_backward_input", "conv_backward_weight", "conv_forward", "fill",
+__all__ = ["conv_backward_input", "conv_backward_weight", "conv_forward",
            "supported"]
 
 Ints = tuple[int, ...]
@@ -93,22 +93,6 @@ def supported(arrays: Sequence[DeviceArray], nd: int) -> bool:
 
 def _ir(dt: np.dtype) -> str:
     return _CT[np.dtype(dt)][0]
-
-
-def contiguous(a: DeviceArray) -> DeviceArray:
-    """``a`` if C-contiguous, else a contiguous copy made by an IR copy kernel."""
-    if a.is_contiguous:
-        return a
-    k = cg.Kernel(f"k_copy_{_ir(a.dtype)}", a.ndim, (_ir(a.dtype),),
-                  outputs=(cg.Load(0, _ir(a.dtype)),))
-    return launch(k, [a], shape=a.shape)[0]
-
-
-def fill(out: DeviceArray, value: float) -> None:
-    """out[...] = value for a contiguous ``out``."""
-    dt = _ir(out.dtype)
-    k = cg.Kernel(f"k_fill_{dt}", out.ndim, (), outputs=(cg.Const(value, dt),))
-    launch(k, [], [out], shape=out.shape, runtime=out.runtime)
 
 
 def _permuted(a: DeviceArray, axes: Sequence[int]) -> DeviceArray:

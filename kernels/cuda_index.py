@@ -12,8 +12,7 @@ from __future__ import annotations
 import numpy as np
 from tracejit.codegen.cuda import DeviceArray
 
-from .cuda_conv import contiguous, fill
-from .cuda_launch import launch_1d
+from .cuda_launch import contiguous, fill, launch_1d
 
 __all__ = ["add_at", "add_rows", "take_at", "take_rows"]
 

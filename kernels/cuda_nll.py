@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 from tracejit.codegen.cuda import DeviceArray
 
-from .cuda_conv import contiguous, fill
-from .cuda_launch import launch_1d
+from .cuda_launch import contiguous, fill, launch_1d
 
 __all__ = ["nll_grad", "nll_terms"]
 

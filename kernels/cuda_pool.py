@@ -15,8 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 from tracejit.codegen.cuda import DeviceArray
 
-from .cuda_conv import contiguous, fill
-from .cuda_launch import launch_1d
+from .cuda_launch import contiguous, fill, launch_1d
 from .pool import pool_out_size
 
 __all__ = ["adaptive_avg_pool", "avg_pool_backward", "avg_pool_forward", "max_pool_backward",

@@ -71,17 +71,25 @@ def _run_both(ours, theirs, x: np.ndarray, states: list[np.ndarray] | None, lstm
         t_out, j_out = theirs(tx, ts[0]), ours(jx, js[0])
     t_flat = [t_out[0], *t_out[1]] if lstm else list(t_out)
     j_flat = [j_out[0], *j_out[1]] if lstm else list(j_out)
+    _compare_grads(ours, theirs, j_flat, t_flat, [jx, *(js or [])], [tx, *(ts or [])], tol,
+                   device)
+
+
+def _compare_grads(ours, theirs, j_flat: list, t_flat: list, j_in: list, t_in: list,
+                   tol: dict, device: str) -> None:
+    """Outputs equal; backward the same random cotangents; inputs' and parameters' grads equal."""
+    import torch
+
     t_loss, j_loss = 0, 0
     for a, b in zip(j_flat, t_flat):
         _close(a, b, tol)
-        r = rng.standard_normal(tuple(b.shape)).astype(x.dtype)
-        t_loss = t_loss + (b * torch.tensor(r)).sum()
         assert a.device.type == device
+        r = rng.standard_normal(tuple(b.shape)).astype(_np(b).dtype)
+        t_loss = t_loss + (b * torch.tensor(r)).sum()
         j_loss = j_loss + (a * tj.tensor(r, device=device)).sum()
     t_loss.backward()
     j_loss.backward()
-    _close(jx.grad, tx.grad, tol)
-    for a, b in zip(js or [], ts or []):
+    for a, b in zip(j_in, t_in):
         _close(a.grad, b.grad, tol)
     tp = dict(theirs.named_parameters())
     for name, p in ours.named_parameters():
@@ -160,21 +168,8 @@ def test_cells_vs_torch(kind, batched, with_state, device):
     t_out, j_out = theirs(tx, hx_t), ours(jx, hx_j)
     t_flat = list(t_out) if n_states == 2 else [t_out]
     j_flat = list(j_out) if n_states == 2 else [j_out]
-    t_loss = j_loss = 0
-    for a, b in zip(j_flat, t_flat):
-        _close(a, b, F32)
-        r = rng.standard_normal(tuple(b.shape)).astype(np.float32)
-        t_loss = t_loss + (b * torch.tensor(r)).sum()
-        assert a.device.type == device
-        j_loss = j_loss + (a * tj.tensor(r, device=device)).sum()
-    t_loss.backward()
-    j_loss.backward()
-    _close(jx.grad, tx.grad, F32)
-    for a, b in zip(js or [], ts or []):
-        _close(a.grad, b.grad, F32)
-    tp = dict(theirs.named_parameters())
-    for name, p in ours.named_parameters():
-        _close(p.grad, tp[name].grad, F32)
+    _compare_grads(ours, theirs, j_flat, t_flat, [jx, *(js or [])], [tx, *(ts or [])], F32,
+                   device)
     assert repr(ours) == repr(theirs)
 
 

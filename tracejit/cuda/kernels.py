@@ -7,7 +7,6 @@ program cache and the runtime's source-keyed module/disk caches make it compile 
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +16,7 @@ from .. import codegen as cg
 from ..codegen.cuda import Program, classify, launch_config, pack_params, program_for, symbol
 from ..codegen.cuda.array import contiguous_strides
 from ..codegen.cuda.emit import is_flat_variant
+from ..kernels.cuda_launch import IR_DTYPE, copy_kernel
 from .array import CudaArray
 
 # ---- layout transforms on (shape, element strides) ---------------------------------------------
@@ -141,34 +141,11 @@ def multi_program(items: Sequence[tuple]) -> Program:
 
 # ---- copies --------------------------------------------------------------------------------
 
-_copy_kernels: dict = {}
-_lock = threading.Lock()
-
-
-def _copy_kernel(ndim: int, src: str, dst: str) -> cg.Kernel:
-    key = (ndim, src, dst)
-    k = _copy_kernels.get(key)
-    if k is None:
-        e: cg.Expr = cg.Load(0, src)
-        if src != dst:
-            e = cg.Cast(e, dst)
-        k = cg.Kernel(f"k_copy_{src}_{dst}", ndim, (src,), outputs=(e,))
-        with _lock:
-            _copy_kernels[key] = k
-    return k
-
-
-def _ir(dt: np.dtype) -> str:
-    from ..tracing.lower import IR_DTYPE
-
-    return IR_DTYPE[np.dtype(dt)]
-
-
 def copy_into(dst: CudaArray, src: CudaArray) -> None:
     """dst[...] = src (broadcast, cast) with a copy kernel; dst must be contiguous."""
     shape, strides = broadcast(src.shape, src.estrides, dst.shape)
     view = src.dev.view(shape, strides)
-    k = _copy_kernel(len(shape), _ir(src.dtype), _ir(dst.dtype))
+    k = copy_kernel(len(shape), IR_DTYPE[src.dtype], IR_DTYPE[dst.dtype])
     layouts = (classify(shape, strides),)
     prog = program_for(k, layouts, view.runtime)
     _launch(prog, k, layouts, [view], [dst.dev], tuple(shape))

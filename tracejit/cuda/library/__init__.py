@@ -3,7 +3,7 @@
 * ``linalg``: matmul/bmm/addmm as one batched GEMM (cuBLAS; numpy's BLAS on the simulator);
 * ``conv``: convolution (im2col + GEMM) and max/avg/adaptive pooling, with gradients;
 * ``copies``: cat, stack, reshape copies, index assignment, view writes (a strided copy);
-* ``rows``: embedding and index_select with gradients, and log_softmax;
+* ``rows``: embedding, index_select, gather and ``x[idx]`` with gradients, log_softmax;
 * ``losses``: nll_loss and its gradient (cross_entropy's core).
 
 Each entry takes the op's inputs (CudaArrays) and params and returns None for what it does not

@@ -8,21 +8,26 @@ from typing import Any
 import numpy as np
 
 from ...codegen.cuda import DeviceArray
-from ...kernels import cuda_conv, cuda_copy
+from ...kernels import cuda_copy, cuda_launch
 from ..array import CudaArray, contiguous_view
 from ..kernels import copy_array
 
 
 def _as(a: CudaArray, dtype: Any) -> DeviceArray:
+    """``a``'s device array in ``dtype`` (a cast copy when it differs)."""
     dt = np.dtype(dtype)
-    return a.dev if a.dtype == dt else cuda_conv.contiguous(copy_array(a, dt).dev)
+    return a.dev if a.dtype == dt else copy_array(a, dt).dev
 
 
 def cat(datas: list, params: dict) -> CudaArray | None:
+    from ...ops.join import _legacy_empty
+
     if not all(type(d) is CudaArray for d in datas):
         return None
     d, nd, dt = params["dim"], params["nd"], np.dtype(params["dtype"])
-    arrs = [a for a in datas if not (a.shape == (0,) and nd != 1)]
+    arrs = [a for a in datas if not _legacy_empty(a, nd)]
+    if not arrs:
+        return None
     shape = list(arrs[0].shape)
     shape[d] = sum(a.shape[d] for a in arrs)
     out = CudaArray.empty(tuple(shape), dt)
@@ -70,7 +75,7 @@ def embed(op: Any, datas: list, params: dict) -> CudaArray | None:
     if type(g) is not CudaArray:
         return None
     out = CudaArray.empty(params["shape"], g.dtype)
-    cuda_conv.fill(out.dev, 0)
+    cuda_launch.fill(out.dev, 0)
     region = ops.view_apply(_VIEW_OPS[params["view"]], [out], dict(params["vp"]))
     if region is None or not cuda_copy.strided_copy(region.dev, g.dev):
         return None
@@ -87,10 +92,18 @@ class _Indexer:
         return probe[self.index]
 
 
+def basic_view(a: CudaArray, template: tuple) -> CudaArray | None:
+    """``a`` indexed by a basic index template (ints, slices, None): a view, or None."""
+    from ...ops.index import _build
+    from .. import ops
+
+    return ops.view_apply(_Indexer(_build(template)), [a], {})
+
+
 def index_put(datas: list, params: dict) -> CudaArray | None:
     """x[basic index] = v (or += v) into a device copy of x: a strided copy or add."""
     from ...ops.elementwise import BINARY_OPS
-    from ...ops.index import _build, _is_basic
+    from ...ops.index import _is_basic
     from .. import ops
 
     if len(datas) != 2 or type(datas[0]) is not CudaArray or not _is_basic(params["index"]):
@@ -98,7 +111,7 @@ def index_put(datas: list, params: dict) -> CudaArray | None:
     x = datas[0]
     v = datas[1] if type(datas[1]) is CudaArray else CudaArray.from_numpy(datas[1])
     out = copy_array(x)
-    region = ops.view_apply(_Indexer(_build(params["index"])), [out], {})
+    region = basic_view(out, params["index"])
     if region is None:
         return None
     if params["accumulate"]:
@@ -133,10 +146,6 @@ def view_scatter(datas: list, params: dict) -> CudaArray | None:
     return out if ok else None
 
 
-OPS = {"cat": cat, "stack": stack, "reshape_copy": reshape_copy, "index_put": index_put,
-       "as_strided": as_strided, "view_scatter": view_scatter}
-
-
 def sum_nothing(datas: list, params: dict) -> CudaArray | None:
     """A sum that reduces no dims (a 0-d input, ``dim=()``): a copy in the result dtype."""
     x = datas[0]
@@ -150,4 +159,5 @@ def sum_nothing(datas: list, params: dict) -> CudaArray | None:
     return copy_array(x, dt)
 
 
-OPS["sum"] = sum_nothing
+OPS = {"cat": cat, "stack": stack, "reshape_copy": reshape_copy, "index_put": index_put,
+       "as_strided": as_strided, "view_scatter": view_scatter, "sum": sum_nothing}

@@ -14,7 +14,7 @@ from ... import codegen as cg
 from ...codegen import cuda as cg_cuda
 from ...codegen.cuda import DeviceArray
 from ...codegen.cuda.array import contiguous_strides
-from ...kernels import cuda_blas, cuda_conv
+from ...kernels import cuda_blas, cuda_launch
 from ..array import CudaArray
 
 
@@ -28,7 +28,7 @@ def _operand(a: DeviceArray) -> tuple[DeviceArray, bool]:
     t = a.view((b, n, m), (a.strides[0], a.strides[2], a.strides[1]))
     if t.is_contiguous or (b == 1 and t.view((n, m), t.strides[1:]).is_contiguous):
         return t.view(t.shape, (m * n, m, 1)), True
-    return cuda_conv.contiguous(a), False
+    return cuda_launch.contiguous(a), False
 
 
 def matmul(datas: list, params: dict) -> CudaArray | None:
@@ -42,12 +42,12 @@ def matmul(datas: list, params: dict) -> CudaArray | None:
         return None
     shape = a.shape[:-1] + (b.shape[-1],)
     if b.ndim == 2 and a.ndim > 2:  # (..., M, K) @ (K, N): one GEMM over all rows
-        a = cuda_conv.contiguous(a)
+        a = cuda_launch.contiguous(a)
         a = a.view((math.prod(a.shape[:-1]), a.shape[-1]), (a.shape[-1], 1))
     elif a.ndim != b.ndim or a.shape[:-2] != b.shape[:-2]:
         return None
     elif a.ndim > 3:  # equal batch dims: flattened into one
-        a, b = (cuda_conv.contiguous(t) for t in (a, b))
+        a, b = (cuda_launch.contiguous(t) for t in (a, b))
         a, b = (_flat_batch(t) for t in (a, b))
     (av, ta), (bv, tb) = _operand(a), _operand(b)
     out = cuda_blas.gemm(av, bv, ta, tb)
@@ -66,7 +66,7 @@ def addmm(datas: list, params: dict) -> CudaArray | None:
     prod = matmul([m1, m2], {})
     if prod is None or type(x) is not CudaArray or x.dtype != prod.dtype:
         return None
-    dt = cuda_conv._ir(prod.dtype)
+    dt = cuda_launch.IR_DTYPE[prod.dtype]
     alpha, beta = params["alpha"], params["beta"]
     a: Any = cg.Load(0, dt)
     b: Any = cg.Load(1, dt)

@@ -1,4 +1,4 @@
-"""Row gathers on cuda: embedding and index_select with their gradients
+"""Gathers on cuda: embedding, index_select, gather and ``x[idx]`` with their gradients
 (``kernels/cuda_index.py``), and log_softmax as reductions and elementwise kernels."""
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import numpy as np
 
 from ...codegen.cuda import DeviceArray
 from ...codegen.cuda.array import contiguous_strides
-from ...kernels import cuda_conv, cuda_copy, cuda_index
+from ...kernels import cuda_copy, cuda_index, cuda_launch
 from ..array import CudaArray
 from ..kernels import copy_array
+from .copies import basic_view
 
 
 def _rows_index(idx: Any, n: int, negative: bool = False) -> DeviceArray | None:
@@ -36,7 +37,7 @@ def _rows_index(idx: Any, n: int, negative: bool = False) -> DeviceArray | None:
             return None
         if lo < 0:
             idx = ops.run_op(BINARY_OPS["remainder"], [idx, np.asarray(n, np.int64)], {})
-    return cuda_conv.contiguous(idx.dev)
+    return cuda_launch.contiguous(idx.dev)
 
 
 def _split(shape: tuple, dim: int) -> tuple[int, int, int]:
@@ -71,7 +72,7 @@ def embedding_backward(datas: list, params: dict) -> CudaArray | None:
     p = params["padding_idx"]
     if p >= 0:
         row = res.view((d,), (1,), p * d)
-        cuda_conv.fill(row, 0)
+        cuda_launch.fill(row, 0)
     return CudaArray(res)
 
 
@@ -118,11 +119,6 @@ def log_softmax(datas: list, params: dict) -> CudaArray | None:
     return ops.run_op(BINARY_OPS["sub"], [s, ops.run_op(UNARY_OPS["log"], [total], {})], {})
 
 
-OPS = {"embedding": embedding, "embedding_dense_backward": embedding_backward,
-       "index_select": index_select, "index_add_zeros": index_add_zeros,
-       "log_softmax": log_softmax}
-
-
 def _same_but(a: tuple, b: tuple, dim: int) -> bool:
     return len(a) == len(b) and all(x == y for d, (x, y) in enumerate(zip(a, b)) if d != dim)
 
@@ -162,9 +158,6 @@ def scatter_add_zeros(datas: list, params: dict) -> CudaArray | None:
     return CudaArray(out.view(shape, contiguous_strides(shape)))
 
 
-OPS.update({"gather": gather, "scatter_add_zeros": scatter_add_zeros})
-
-
 # ---- x[idx]: advanced indexing with one integer tensor (the rest basic) --------------------
 
 def _one_tensor_index(index: tuple, datas: list) -> int | None:
@@ -178,20 +171,12 @@ def _one_tensor_index(index: tuple, datas: list) -> int | None:
     return spots[0]
 
 
-def _basic_view(a: CudaArray, index: tuple) -> CudaArray | None:
-    from ...ops.index import _build
-    from .. import ops
-    from .copies import _Indexer
-
-    return ops.view_apply(_Indexer(_build(index[1])), [a], {})
-
-
 def _indexed(base: CudaArray, datas: list, params: dict) -> tuple | None:
     """(basic view of ``base``, indexed dim, flat wrapped index, (outer, n, inner)) or None."""
     d = _one_tensor_index(params["index"], datas)
     if d is None:
         return None
-    view = _basic_view(base, params["index"])
+    view = basic_view(base, params["index"][1])
     if view is None or d >= view.ndim:
         return None
     dims = _split(view.shape, d)
@@ -217,7 +202,7 @@ def index_backward(datas: list, params: dict) -> CudaArray | None:
     if type(g) is not CudaArray or not cuda_index.supported_float(g.dtype):
         return None
     out = CudaArray.empty(tuple(params["shape"]), g.dtype)
-    cuda_conv.fill(out.dev, 0)
+    cuda_launch.fill(out.dev, 0)
     found = _indexed(out, datas, params)
     if found is None:
         return None
@@ -227,4 +212,7 @@ def index_backward(datas: list, params: dict) -> CudaArray | None:
     return out if cuda_copy.strided_copy(region.dev, dense) else None
 
 
-OPS.update({"index": index, "index_backward": index_backward})
+OPS = {"embedding": embedding, "embedding_dense_backward": embedding_backward,
+       "index_select": index_select, "index_add_zeros": index_add_zeros,
+       "log_softmax": log_softmax, "gather": gather, "scatter_add_zeros": scatter_add_zeros,
+       "index": index, "index_backward": index_backward}
