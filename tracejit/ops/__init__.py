@@ -9,6 +9,8 @@ from .activation import *  # noqa: F403
 from .conv import *  # noqa: F403
 from .shape import *  # noqa: F403
 from .index import *  # noqa: F403
+from .gather import *  # noqa: F403
+from .masked import *  # noqa: F403
 from .join import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .strided import *  # noqa: F403

@@ -641,7 +641,7 @@ where_op = Op("where", _where_impl, _grad_where, "WhereBackward0", save="i", gro
 def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:  # noqa: A002
     """Select from input where condition holds, else other (broadcasting, PyTorch dtypes)."""
     if input is None and other is None:
-        from .index import nonzero
+        from .masked import nonzero
 
         return nonzero(condition, as_tuple=True)
     if condition.dtype is not dtypes.bool_:

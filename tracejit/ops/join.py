@@ -231,7 +231,7 @@ def repeat_interleave(input: Tensor, repeats: Any = None, dim: int | None = None
     """Repeat each element ``repeats`` times along ``dim`` (flattened when dim is None)."""
     from .convert import contiguous
     from .creation import tensor
-    from .index import index_select
+    from .gather import index_select
 
     if repeats is None:
         # repeat_interleave(repeats): the indices 0..n-1 each repeated repeats[i] times
