@@ -4,6 +4,8 @@ from .creation import Generator, default_generator  # noqa: F401
 from .elementwise import *  # noqa: F403
 from .convert import *  # noqa: F403
 from .reduce import *  # noqa: F403
+from .stats import *  # noqa: F403
+from .scan import *  # noqa: F403
 from .sort import *  # noqa: F403
 from .activation import *  # noqa: F403
 from .conv import *  # noqa: F403
